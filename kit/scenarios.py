@@ -1,0 +1,111 @@
+"""The conflict catalogue: loading entries and assembling a runnable pytest project for a variant.
+
+An entry is a directory ``kit/catalogue/<id>/`` holding ``scenario.toml`` (the metadata below),
+``common/`` (files both variants share), ``broken/`` and ``fixed/`` (what differs). Files in
+``kit/catalogue/_shared/`` are copied into every entry first. Assembling a variant copies shared, common,
+then the variant's own files into a fresh directory, so a reader sees one ordinary pytest project.
+
+``scenario.toml``::
+
+    id = "module-engine-per-test-loop"
+    title = "..."
+    kind = "pytest"            # or "notebook": the variant runs as ipytest cells in a real kernel
+    explanation = "..."        # why it happens, 3-6 sentences
+    fix = "..."                # what to change
+    references = ["pytest-asyncio #402", "..."]
+    [symptom]                  # what the broken variant shows
+    error_type = "RuntimeError"          # exception class name (last dotted part), or "timeout"
+    message = "attached to a different loop"   # regex searched in the message
+    phase = "call"             # setup | call | teardown | log | any
+    [[secondary]]              # fallout later in the same run
+    error_type = "InterfaceError"
+    message = "another operation is in progress"
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kit.errors import ScenarioError
+
+__all__ = ["Symptom", "Scenario", "catalogue", "get_scenario", "assemble", "CATALOGUE_DIR"]
+
+CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+VARIANTS = ("broken", "fixed")
+
+
+@dataclass(frozen=True)
+class Symptom:
+    error_type: str
+    message: str = ""
+    phase: str = "any"
+
+    def matches(self, error_type: str | None, message: str | None, phase: str | None = None) -> bool:
+        """True when an observed error (type name, possibly dotted, and message) is this symptom."""
+        if not error_type:
+            return False
+        if error_type.rsplit(".", 1)[-1] != self.error_type:
+            return False
+        if self.phase not in ("any", phase):
+            return False
+        return re.search(self.message, message or "", re.S) is not None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    kind: str
+    symptom: Symptom
+    explanation: str
+    fix: str
+    references: tuple[str, ...] = ()
+    secondary: tuple[Symptom, ...] = ()
+    path: Path = field(default=CATALOGUE_DIR, repr=False)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id, "title": self.title, "kind": self.kind,
+            "symptom": vars(self.symptom), "explanation": self.explanation, "fix": self.fix,
+            "references": list(self.references), "secondary": [vars(s) for s in self.secondary],
+        }
+
+
+def _load(directory: Path) -> Scenario:
+    meta = tomllib.loads((directory / "scenario.toml").read_text())
+    return Scenario(
+        id=meta["id"], title=meta["title"], kind=meta.get("kind", "pytest"),
+        symptom=Symptom(**meta["symptom"]), explanation=meta["explanation"].strip(), fix=meta["fix"].strip(),
+        references=tuple(meta.get("references", ())),
+        secondary=tuple(Symptom(**s) for s in meta.get("secondary", ())), path=directory,
+    )
+
+
+def catalogue() -> list[Scenario]:
+    """Every entry, in directory-name order."""
+    return [_load(d) for d in sorted(CATALOGUE_DIR.iterdir()) if (d / "scenario.toml").is_file()]
+
+
+def get_scenario(scenario_id: str) -> Scenario:
+    directory = CATALOGUE_DIR / scenario_id
+    if not (directory / "scenario.toml").is_file():
+        known = ", ".join(s.id for s in catalogue())
+        raise ScenarioError(f"There is no catalogue entry '{scenario_id}'. Known entries: {known}. "
+                            "`kit scenarios list` shows them with their symptoms.")
+    return _load(directory)
+
+
+def assemble(scenario: Scenario, variant: str, destination: Path) -> Path:
+    """Copy the shared files, the entry's common files and the variant's files into ``destination``."""
+    if variant not in VARIANTS:
+        raise ScenarioError(f"Unknown variant '{variant}': use one of {', '.join(VARIANTS)} (or both).")
+    destination.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache")
+    for source in (CATALOGUE_DIR / "_shared", scenario.path / "common", scenario.path / variant):
+        if source.is_dir():
+            shutil.copytree(source, destination, dirs_exist_ok=True, ignore=ignore)
+    return destination
