@@ -17,6 +17,7 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
     error_type = "RuntimeError"          # exception class name (last dotted part), or "timeout"
     message = "attached to a different loop"   # regex searched in the message
     phase = "call"             # setup | call | teardown | log | any
+    timeout = 60               # optional: seconds before the runner kills the run (hang entries use ~10)
     [[secondary]]              # fallout later in the same run
     error_type = "InterfaceError"
     message = "another operation is in progress"
@@ -65,6 +66,7 @@ class Scenario:
     fix: str
     references: tuple[str, ...] = ()
     secondary: tuple[Symptom, ...] = ()
+    timeout: float | None = None
     path: Path = field(default=CATALOGUE_DIR, repr=False)
 
     def as_dict(self) -> dict:
@@ -81,7 +83,8 @@ def _load(directory: Path) -> Scenario:
         id=meta["id"], title=meta["title"], kind=meta.get("kind", "pytest"),
         symptom=Symptom(**meta["symptom"]), explanation=meta["explanation"].strip(), fix=meta["fix"].strip(),
         references=tuple(meta.get("references", ())),
-        secondary=tuple(Symptom(**s) for s in meta.get("secondary", ())), path=directory,
+        secondary=tuple(Symptom(**s) for s in meta.get("secondary", ())), timeout=meta.get("timeout"),
+        path=directory,
     )
 
 
