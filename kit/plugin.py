@@ -1,0 +1,336 @@
+"""kit's pytest recorder: per test and phase, the outcome, the exception chain and the event loops used.
+
+Load it with ``pytest -p kit.plugin`` (it is also a ``pytest11`` entry point, inactive unless asked
+for: ``-p kit.plugin``, ``--kit-record FILE`` or ``KIT_RECORD_FILE``). It writes JSON Lines events to the
+record file and never changes the outcome of a test: every hook is a wrapper that only observes, and
+any failure inside the recorder itself is swallowed.
+
+How loops are identified: pytest-asyncio (every version) and ``asyncio.run`` drive coroutines through
+``BaseEventLoop.run_until_complete``. The recorder wraps that method once and labels each loop ``L1``,
+``L2``... in order of first use, so a record can say "fixture engine ran on L1, the test on L3". SQLAlchemy
+pool events add, for each pooled connection, the loop it was created on and the loop that checks it out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import traceback
+import weakref
+from typing import Any
+
+import pytest
+
+__all__ = ["Recorder"]
+
+_SECRET_URL = re.compile(r"([a-zA-Z][\w+.\-]*://[^:/@\s]*):([^@\s]+)@")
+_MAX_MESSAGE = 2000
+
+
+def _mask(text: str) -> str:
+    text = _SECRET_URL.sub(r"\1:***@", text)
+    for secret in _secrets():
+        text = text.replace(secret, "***")
+    return text
+
+
+def _secrets() -> list[str]:
+    url = os.environ.get("DATABASE_URL", "")
+    match = _SECRET_URL.search(url)
+    return [match.group(2)] if match and len(match.group(2)) >= 4 else []
+
+
+def _type_name(exc_type: type) -> str:
+    module = exc_type.__module__
+    return exc_type.__qualname__ if module in ("builtins", "__main__") else f"{module}.{exc_type.__qualname__}"
+
+
+def _chain(exc: BaseException | None) -> list[dict]:
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen and len(chain) < 6:
+        seen.add(id(exc))
+        chain.append({"type": _type_name(type(exc)), "message": _mask(str(exc))[:_MAX_MESSAGE]})
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return chain
+
+
+def _frames(tb) -> list[str]:
+    """The last few frames outside pytest/pluggy/asyncio internals: where the user's code was."""
+    keep = []
+    for frame in traceback.extract_tb(tb):
+        if any(part in frame.filename for part in ("/_pytest/", "/pluggy/", "/asyncio/", "/pytest_asyncio/")):
+            continue
+        keep.append(f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}")
+    return keep[-4:]
+
+
+class Recorder:
+    """Observes a pytest session and appends events to ``path``."""
+
+    def __init__(self, config: pytest.Config, path: str) -> None:
+        self.config = config
+        self.path = path
+        self._handle = open(path, "a", encoding="utf-8", buffering=1)
+        self._lock = threading.Lock()
+        self._labels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._closed_labels: set[str] = set()
+        self.nodeid: str | None = None
+        self.phase: str | None = None
+        self._phase_loops: dict[str, list[str]] = {}
+        self._fixture_stack: list[list[str]] = []
+        self._fixture_loops: dict[str, str] = {}
+        self._connections: dict[int, str] = {}
+        self._restore: list = []
+
+    # -- output --------------------------------------------------------------------------
+    def emit(self, event: str, **data: Any) -> None:
+        try:
+            line = json.dumps({"event": event, "t": round(time.time(), 4), **data}, default=str)
+            with self._lock:
+                self._handle.write(line + "\n")
+        except Exception:  # noqa: BLE001 - the recorder must never change an outcome
+            pass
+
+    # -- loop identity -------------------------------------------------------------------
+    def label(self, loop: asyncio.AbstractEventLoop | None) -> str | None:
+        if loop is None:
+            return None
+        try:
+            if loop not in self._labels:
+                self._labels[loop] = f"L{len(self._labels) + len(self._closed_labels) + 1}"
+            return self._labels[loop]
+        except TypeError:
+            return None
+
+    def _note_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        label = self.label(loop)
+        if label is None or threading.current_thread() is not threading.main_thread() and self.phase is None:
+            return
+        if self.phase is not None:
+            used = self._phase_loops.setdefault(self.phase, [])
+            if label not in used:
+                used.append(label)
+        for frame in self._fixture_stack:
+            if label not in frame:
+                frame.append(label)
+
+    def install(self) -> None:
+        recorder = self
+        original = asyncio.BaseEventLoop.run_until_complete
+
+        def run_until_complete(loop, future):
+            recorder._note_loop(loop)
+            return original(loop, future)
+
+        asyncio.BaseEventLoop.run_until_complete = run_until_complete  # type: ignore[method-assign]
+        self._restore.append(lambda: setattr(asyncio.BaseEventLoop, "run_until_complete", original))
+        self._install_sqlalchemy_events()
+        self._install_dump_handlers()
+
+    def _current_loop_label(self) -> str | None:
+        try:
+            return self.label(asyncio.get_running_loop())
+        except RuntimeError:
+            return None
+
+    def _install_sqlalchemy_events(self) -> None:
+        try:
+            from sqlalchemy import event
+            from sqlalchemy.pool import Pool
+        except Exception:  # noqa: BLE001 - SQLAlchemy is optional for the recorder
+            return
+
+        def on_connect(dbapi_connection, _record) -> None:
+            loop = self._current_loop_label()
+            self._connections[id(dbapi_connection)] = loop or "?"
+            self.emit("pool", action="connect", conn=id(dbapi_connection), loop=loop, nodeid=self.nodeid,
+                      phase=self.phase)
+
+        def on_checkout(dbapi_connection, _record, _proxy) -> None:
+            loop = self._current_loop_label()
+            created = self._connections.get(id(dbapi_connection))
+            if created and loop and created != loop:
+                self.emit("pool", action="cross-loop-checkout", conn=id(dbapi_connection), created_on=created,
+                          loop=loop, nodeid=self.nodeid, phase=self.phase)
+
+        event.listen(Pool, "connect", on_connect)
+        event.listen(Pool, "checkout", on_checkout)
+        self._restore.append(lambda: (event.remove(Pool, "connect", on_connect),
+                                      event.remove(Pool, "checkout", on_checkout)))
+
+    def _install_dump_handlers(self) -> None:
+        """On SIGUSR1, dump every thread's stack and every pending task's stack (kit's runner on timeout)."""
+        dump_path = os.environ.get("KIT_HANG_DUMP")
+        if not dump_path or threading.current_thread() is not threading.main_thread():
+            return
+        dump = open(dump_path, "w", encoding="utf-8")
+        faulthandler.register(signal.SIGUSR2, file=dump, all_threads=True)
+
+        def dump_tasks(_signum, _frame) -> None:
+            lines = [f"kit: hung in {self.nodeid or 'collection'} ({self.phase or '-'})"]
+            for loop, label in list(self._labels.items()):
+                if loop.is_closed():
+                    continue
+                for task in asyncio.all_tasks(loop):
+                    lines.append(f"task on {label}: {task.get_name()} {task.get_coro()!r}")
+                    lines.extend("    " + line for frame in task.get_stack(limit=8)
+                                 for line in traceback.format_stack(frame, limit=1)[0].rstrip().splitlines())
+            dump.write("\n".join(lines) + "\n\n")
+            dump.flush()
+
+        signal.signal(signal.SIGUSR1, dump_tasks)
+
+    # -- pytest hooks ----------------------------------------------------------------------
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.emit("config", **asyncio_config(self.config))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
+        self.nodeid = item.nodeid
+        self._phase_loops = {}
+        self._fixture_loops = {}
+        self.emit("start", nodeid=item.nodeid)
+        yield
+        self.emit("test", nodeid=item.nodeid, loops=self._phase_loops, fixture_loops=self._fixture_loops)
+        self.nodeid = None
+
+    def _phase(self, name: str):
+        self.phase = name
+        yield
+        self.phase = None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self, item):
+        yield from self._phase("setup")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        yield from self._phase("call")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item, nextitem):
+        yield from self._phase("teardown")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        self._fixture_stack.append([])
+        try:
+            yield
+        finally:
+            used = self._fixture_stack.pop()
+            if used:
+                self._fixture_loops[fixturedef.argname] = used[-1]
+                self.emit("fixture", nodeid=self.nodeid, fixture=fixturedef.argname, scope=fixturedef.scope,
+                          loop=used[-1])
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        try:
+            report = outcome.get_result()
+            data: dict[str, Any] = {"nodeid": item.nodeid, "when": call.when, "outcome": report.outcome,
+                                    "duration": round(call.duration, 6)}
+            if call.excinfo is not None and report.outcome != "passed":
+                exc = call.excinfo.value
+                data["error_type"] = _type_name(call.excinfo.type)
+                data["message"] = _mask(str(exc))[:_MAX_MESSAGE]
+                data["chain"] = _chain(exc)[1:]
+                data["frames"] = _frames(call.excinfo.tb)
+            if report.outcome == "skipped":
+                data["message"] = _mask(str(report.longrepr))[:_MAX_MESSAGE]
+            self.emit("report", **data)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            text = _mask(str(report.longrepr))
+            self.emit("report", nodeid=report.nodeid, when="collect", outcome="failed",
+                      error_type=_collect_error_type(text), message=text[-_MAX_MESSAGE:])
+
+    def pytest_warning_recorded(self, warning_message, when, nodeid, location) -> None:
+        self.emit("warning", nodeid=nodeid or self.nodeid, phase=self.phase or when,
+                  category=warning_message.category.__name__, message=_mask(str(warning_message.message))[:_MAX_MESSAGE])
+
+    def pytest_unconfigure(self, config) -> None:
+        for restore in reversed(self._restore):
+            try:
+                restore()
+            except Exception:  # noqa: BLE001
+                pass
+        self.emit("end")
+        self._handle.close()
+
+
+def _collect_error_type(text: str) -> str:
+    """The exception name in a collection error's text (the last ``Name: message`` line)."""
+    names = re.findall(r"^E\s+([A-Za-z_][\w.]*(?:Error|Exception|Exit))\b", text, re.M)
+    return names[-1] if names else "CollectionError"
+
+
+class _LogCapture(logging.Handler):
+    """Errors that never become exceptions: 'Exception closing connection', 'Future exception was never retrieved'."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__(logging.ERROR)
+        self.recorder = recorder
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001
+            message = str(record.msg)
+        self.recorder.emit("log", nodeid=self.recorder.nodeid, phase=self.recorder.phase, logger=record.name,
+                           level=record.levelname, message=_mask(message)[:_MAX_MESSAGE],
+                           error_type=_type_name(type(exc)) if exc else None,
+                           error_message=_mask(str(exc))[:_MAX_MESSAGE] if exc else None)
+
+
+def asyncio_config(config: pytest.Config) -> dict:
+    """The pytest-asyncio configuration in force (None for options this version does not know)."""
+    from importlib import metadata
+
+    found: dict[str, Any] = {}
+    for name in ("asyncio_mode", "asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope"):
+        try:
+            found[name] = config.getini(name) or None
+        except (ValueError, KeyError):
+            found[name] = None
+    for package in ("pytest", "pytest-asyncio", "sqlalchemy", "asyncpg"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    found["python"] = sys.version.split()[0]
+    return found
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kit", "kit loop/session recorder")
+    group.addoption("--kit-record", dest="kit_record", default=None, metavar="FILE",
+                    help="write kit's per-test loop/session records (JSON Lines) to FILE")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("kit_record", None) or os.environ.get("KIT_RECORD_FILE")
+    explicitly_loaded = "kit.plugin" in (getattr(config.option, "plugins", None) or [])
+    if not path and not explicitly_loaded:
+        return  # installed as an entry point but not asked for: stay out of the way
+    if not path:
+        os.makedirs(".kit", exist_ok=True)
+        path = os.path.join(".kit", "records.jsonl")
+    recorder = Recorder(config, path)
+    recorder.install()
+    handler = _LogCapture(recorder)
+    logging.getLogger().addHandler(handler)
+    recorder._restore.append(lambda: logging.getLogger().removeHandler(handler))
+    config.pluginmanager.register(recorder, "kit-recorder")

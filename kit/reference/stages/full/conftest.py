@@ -1,0 +1,173 @@
+"""Step 4.3, rebuild: the whole suite green.
+
+The corrected fixtures of step 4.1 (an engine per test, created, used and disposed on the test's own
+loop; the app's real ``get_session`` overridden), the isolated ``user``/``token`` fixtures of step 4.2,
+and back again: the Orchestrator and Redis mocks, and the business and coaching data fixtures.
+"""
+
+import json
+import os
+
+import httpx
+import pytest
+import pytest_asyncio
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from kit.reference.genesis import Orchestrator, create_app, get_orchestrator, get_redis, get_session
+from kit.reference.genesis.models import Base, Business, CoachingSession, Goal, Offer, User
+from kit.reference.genesis.security import create_token, hash_password
+
+DATABASE_URL = os.environ["DATABASE_URL"]
+
+
+# --- database: everything on the loop of the test that uses it ---------------------------------------
+
+@pytest_asyncio.fixture
+async def db_engine():
+    # NullPool: no connection outlives the test, so none can be handed to another test's loop.
+    engine = create_async_engine(DATABASE_URL, poolclass=NullPool)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.run_sync(Base.metadata.create_all)
+    yield engine
+    await engine.dispose()  # on the same loop that opened the connections
+
+
+@pytest_asyncio.fixture
+async def db_sessionmaker(db_engine):
+    return async_sessionmaker(db_engine, expire_on_commit=False)
+
+
+@pytest_asyncio.fixture
+async def db_session(db_sessionmaker):
+    async with db_sessionmaker() as session:
+        yield session
+
+
+# --- external services: the Orchestrator (HTTP) and Redis -------------------------------------------
+
+class FakeOrchestrator:
+    """Answers the Orchestrator's HTTP API through ``httpx.MockTransport``; records what was asked."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.status_code = 200
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.status_code != 200:
+            return httpx.Response(self.status_code, json={"error": "unavailable"})
+        body = json.loads(request.content)
+        self.requests.append(body)
+        steps = [f"{body['topic']}: {goal}" for goal in body["goals"]]
+        return httpx.Response(200, json={"plan_id": f"plan-{len(self.requests)}", "steps": steps})
+
+
+class FakeRedis:
+    """The few Redis commands the app uses, in memory."""
+
+    def __init__(self):
+        self.store: dict = {}
+
+    async def get(self, key):
+        return self.store.get(key)
+
+    async def set(self, key, value, ex=None):
+        self.store[key] = value
+
+    async def delete(self, *keys):
+        return sum(self.store.pop(key, None) is not None for key in keys)
+
+    async def incr(self, key):
+        self.store[key] = int(self.store.get(key, 0)) + 1
+        return self.store[key]
+
+    async def expire(self, key, seconds):
+        return key in self.store
+
+
+@pytest.fixture
+def mock_orchestrator():
+    return FakeOrchestrator()
+
+
+@pytest.fixture
+def mock_redis():
+    return FakeRedis()
+
+
+# --- the app and its client -------------------------------------------------------------------------
+
+@pytest_asyncio.fixture
+async def client(db_sessionmaker, mock_orchestrator, mock_redis):
+    app = create_app()  # a fresh app per test: overrides cannot leak from one test to the next
+
+    async def override_get_session():
+        async with db_sessionmaker() as session:  # a session per request, on the test's engine
+            yield session
+
+    async def override_get_orchestrator():
+        transport = httpx.MockTransport(mock_orchestrator.handle)
+        async with httpx.AsyncClient(transport=transport, base_url="http://orchestrator.test") as http:
+            yield Orchestrator(http)
+
+    async def override_get_redis():
+        yield mock_redis
+
+    # keyed by the app's own dependency functions, so the overrides are really used
+    app.dependency_overrides[get_session] = override_get_session
+    app.dependency_overrides[get_orchestrator] = override_get_orchestrator
+    app.dependency_overrides[get_redis] = override_get_redis
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as ac:
+        yield ac
+
+
+# --- users and tokens, each fixture doing one thing -------------------------------------------------
+
+async def _make_user(session, email, password, full_name):
+    user = User(email=email, full_name=full_name, hashed_password=hash_password(password))
+    session.add(user)
+    await session.commit()
+    return {"id": user.id, "email": email, "password": password, "full_name": full_name}
+
+
+@pytest_asyncio.fixture
+async def user(db_session):
+    return await _make_user(db_session, "alice@genesis.test", "alice-password-1", "Alice")
+
+
+@pytest.fixture
+def token(user):
+    return create_token(user["id"])
+
+
+@pytest.fixture
+def auth_headers(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest_asyncio.fixture
+async def other_auth_headers(db_session):
+    other = await _make_user(db_session, "bob@genesis.test", "bob-password-1", "Bob")
+    return {"Authorization": f"Bearer {create_token(other['id'])}"}
+
+
+# --- business and coaching data ---------------------------------------------------------------------
+
+@pytest_asyncio.fixture
+async def business(db_session, user):
+    row = Business(owner_id=user["id"], name="Bakery", description="Bread and cakes",
+                   offers=[Offer(title="Sourdough", price_cents=450)])
+    db_session.add(row)
+    await db_session.commit()
+    return {"id": row.id, "name": row.name}
+
+
+@pytest_asyncio.fixture
+async def coaching_session(db_session, user):
+    row = CoachingSession(user_id=user["id"], topic="Growth", plan={"plan_id": "seed", "steps": []},
+                          goals=[Goal(description="Find a mentor"), Goal(description="Write a plan")])
+    db_session.add(row)
+    await db_session.commit()
+    return {"id": row.id, "topic": row.topic}

@@ -1,0 +1,186 @@
+"""Run a pytest project in a real subprocess with kit's recorder, under a hard timeout.
+
+The subprocess gets its own process group, so on timeout kit first asks it where it hangs (the recorder
+dumps thread and task stacks on SIGUSR1/SIGUSR2), then kills the whole group: nothing kit starts can
+outlive its timeout. Output is captured to a file, never a pipe, so a chatty run cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kit.masking import mask_text
+
+__all__ = ["CaseResult", "PytestRun", "run_pytest", "parse_events"]
+
+PHASE_ORDER = ("collect", "setup", "call", "teardown")
+
+
+@dataclass
+class CaseResult:
+    """One test (or one module that failed to collect), all phases folded into one outcome."""
+
+    nodeid: str
+    outcome: str = "passed"          # passed | failed | error | skipped
+    phase: str | None = None         # the phase of the first failure
+    error_type: str | None = None
+    message: str | None = None
+    duration_s: float = 0.0
+    loops: dict = field(default_factory=dict)          # phase -> [loop labels]
+    fixture_loops: dict = field(default_factory=dict)  # fixture -> loop label
+    chain: list = field(default_factory=list)          # causes: [{"type", "message"}]
+    frames: list = field(default_factory=list)
+    errors: list = field(default_factory=list)         # every failing phase: {"phase", "type", "message"}
+
+
+@dataclass
+class PytestRun:
+    outcome: str                      # passed | failed | error | timeout
+    exit_code: int | None
+    cases: list[CaseResult]
+    events: list[dict]                # log, warning and pool events, in order
+    config: dict
+    duration_s: float
+    output: str                       # masked tail of stdout+stderr
+    hang_dump: str | None = None
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for case in self.cases if case.outcome == outcome)
+
+    @property
+    def first_failure(self) -> CaseResult | None:
+        return next((c for c in self.cases if c.outcome in ("failed", "error")), None)
+
+
+def parse_events(lines: list[str]) -> tuple[list[CaseResult], list[dict], dict]:
+    """Fold the recorder's JSON Lines events into per-test results, other events and the config."""
+    cases: dict[str, CaseResult] = {}
+    events: list[dict] = []
+    config: dict = {}
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # the line being written when the run was killed
+        kind = event.get("event")
+        if kind == "config":
+            config = {k: v for k, v in event.items() if k not in ("event", "t")}
+        elif kind == "report":
+            case = cases.setdefault(event["nodeid"], CaseResult(event["nodeid"]))
+            case.duration_s += event.get("duration", 0.0)
+            _fold_report(case, event)
+        elif kind == "start":
+            cases.setdefault(event["nodeid"], CaseResult(event["nodeid"], outcome="running"))
+        elif kind == "test":
+            case = cases.setdefault(event["nodeid"], CaseResult(event["nodeid"]))
+            if case.outcome == "running":
+                case.outcome = "passed"
+            case.loops = event.get("loops", {})
+            case.fixture_loops = event.get("fixture_loops", {})
+        elif kind in ("log", "warning", "pool", "fixture"):
+            events.append(event)
+    return list(cases.values()), events, config
+
+
+def _fold_report(case: CaseResult, event: dict) -> None:
+    outcome, when = event["outcome"], event["when"]
+    if outcome == "skipped" and case.outcome in ("passed", "running"):
+        case.outcome, case.message = "skipped", event.get("message")
+        return
+    if outcome != "failed":
+        return
+    case.errors.append({"phase": when, "type": event.get("error_type"), "message": event.get("message")})
+    folded = "failed" if when == "call" else "error"
+    if case.outcome in ("passed", "skipped", "running"):
+        case.outcome, case.phase = folded, when
+        case.error_type, case.message = event.get("error_type"), event.get("message")
+        case.chain, case.frames = event.get("chain", []), event.get("frames", [])
+
+
+def _overall(exit_code: int | None, cases: list[CaseResult], timed_out: bool) -> str:
+    if timed_out:
+        return "timeout"
+    if any(c.outcome == "failed" for c in cases):
+        return "failed"
+    if any(c.outcome == "error" for c in cases) or exit_code not in (0, 5) or not cases:
+        return "error"
+    return "passed"
+
+
+def run_pytest(
+    project: Path,
+    database_url: str | None,
+    *,
+    args: tuple[str, ...] | list[str] = (),
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    python: str | None = None,
+    cwd: Path | None = None,
+) -> PytestRun:
+    """Run ``pytest`` on ``project`` with kit's recorder; never runs longer than ``timeout`` seconds."""
+    with tempfile.TemporaryDirectory(prefix="kit-run-") as scratch:
+        record, dump, log = (Path(scratch) / name for name in ("record.jsonl", "hang.txt", "output.txt"))
+        run_env = {**os.environ, **(env or {}), "KIT_RECORD_FILE": str(record), "KIT_HANG_DUMP": str(dump),
+                   "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+        if database_url is not None:
+            run_env["DATABASE_URL"] = database_url
+        command = [python or sys.executable, "-m", "pytest", "-p", "kit.plugin", "-p", "no:cacheprovider",
+                   "-q", "-rN", "--color=no", *args]
+        started = time.monotonic()
+        timed_out = False
+        with open(log, "wb") as output:
+            process = subprocess.Popen(command, cwd=cwd or project, env=run_env, stdin=subprocess.DEVNULL,
+                                       stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                exit_code: int | None = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _dump_and_kill(process)
+                exit_code = None
+        duration = time.monotonic() - started
+        cases, events, config = parse_events(record.read_text(errors="replace").splitlines()
+                                             if record.exists() else [])
+        for case in cases:
+            if case.outcome == "running":  # the test in flight when the run was killed
+                case.outcome, case.error_type = "timeout", "timeout"
+                case.message = f"killed after {timeout:.0f} s" if timed_out else "the run ended mid-test"
+        text = log.read_text(errors="replace")
+        hang = dump.read_text(errors="replace").strip() if timed_out and dump.exists() else None
+    return PytestRun(
+        outcome=_overall(exit_code, cases, timed_out), exit_code=exit_code, cases=cases, events=events,
+        config=config, duration_s=round(duration, 3), output=mask_text(text[-20000:]) or "",
+        hang_dump=mask_text(hang[-20000:]) if hang else None,
+    )
+
+
+def _dump_and_kill(process: subprocess.Popen) -> None:
+    """Ask the hung run for its stacks, then kill its whole process group."""
+    for sig in (signal.SIGUSR1, signal.SIGUSR2):
+        try:
+            os.kill(process.pid, sig)
+        except ProcessLookupError:
+            break
+        time.sleep(0.3)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def as_json(run: PytestRun) -> dict[str, Any]:
+    """A JSON-able summary of a run (used by CLI outputs and notebooks)."""
+    return {
+        "outcome": run.outcome, "exit_code": run.exit_code, "duration_s": run.duration_s,
+        "passed": run.count("passed"), "failed": run.count("failed"), "errors": run.count("error"),
+        "config": run.config,
+    }

@@ -1,0 +1,197 @@
+"""The database target: the embedded server by default, or ``DATABASE_URL`` / ``--url``.
+
+Everything kit creates or drops goes through this module, so the safety guard lives here: kit refuses
+to create or drop anything through a server whose target database name does not contain ``test``
+unless the caller passes ``allow_any_database=True`` (the CLI's explicit flag; never implied by the
+environment). The embedded server is kit's own and always allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from kit.errors import TargetError, UnsafeTargetError
+from kit.masking import mask_text, mask_url, register_secret
+
+__all__ = ["Target", "resolve_target", "explain_connection_error", "scratch_database", "connect"]
+
+_SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"}
+_TEST_NAME = re.compile(r"test", re.I)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A PostgreSQL database kit may use. ``url`` holds the real secret: never print it, print ``masked``."""
+
+    url: str
+    kind: str  # "embedded" | "url"
+    allow_any_database: bool = False
+
+    @property
+    def _parts(self):
+        return urlsplit(self.url)
+
+    @property
+    def masked(self) -> str:
+        return mask_url(self.url)
+
+    @property
+    def host(self) -> str:
+        return self._parts.hostname or "localhost"
+
+    @property
+    def port(self) -> int:
+        return self._parts.port or 5432
+
+    @property
+    def user(self) -> str | None:
+        return unquote(self._parts.username) if self._parts.username else None
+
+    @property
+    def password(self) -> str | None:
+        return unquote(self._parts.password) if self._parts.password else None
+
+    @property
+    def database(self) -> str:
+        return unquote(self._parts.path.lstrip("/")) or (self.user or "postgres")
+
+    def with_database(self, name: str) -> Target:
+        parts = self._parts
+        return replace(self, url=urlunsplit((parts.scheme, parts.netloc, "/" + quote(name), parts.query, "")))
+
+    def require_test_database(self, action: str) -> None:
+        """Refuse ``action`` (create/drop) unless this is the embedded server or a test database."""
+        if self.kind == "embedded" or self.allow_any_database or _TEST_NAME.search(self.database):
+            return
+        raise UnsafeTargetError(
+            f"kit will not {action} on the server of database '{self.database}' ({self.masked}): its name "
+            "does not contain 'test', so it may not be a test database. Point DATABASE_URL or --url at a "
+            "test database (for example the docker-compose test-db, database 'app_test'), or pass "
+            "--allow-any-database if you are sure this server holds nothing you need."
+        )
+
+
+def _normalise(url: str) -> str:
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise TargetError(f"The database URL {mask_url(text)!r} is malformed ({exc}). Use the form "
+                          "postgresql+asyncpg://user:password@host:5432/app_test.") from None
+    if parts.scheme not in _SCHEMES:
+        raise TargetError(
+            f"The database URL {mask_url(text)!r} is not a PostgreSQL URL (scheme '{parts.scheme or '?'}'). "
+            "kit investigates asyncpg/PostgreSQL suites: use postgresql+asyncpg://user:password@host:5432/app_test."
+        )
+    if not parts.hostname:
+        raise TargetError(f"The database URL {mask_url(text)!r} names no host. Use the form "
+                          "postgresql+asyncpg://user:password@host:5432/app_test.")
+    return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, parts.query, ""))
+
+
+def resolve_target(url: str | None = None, *, allow_any_database: bool = False, start: bool = True) -> Target:
+    """``url`` if given, else ``DATABASE_URL``, else the embedded server (started or reused)."""
+    explicit = url or os.environ.get("DATABASE_URL")
+    if explicit:
+        target = Target(_normalise(explicit), "url", allow_any_database)
+    else:
+        from kit.embedded import EmbeddedServer
+
+        server = EmbeddedServer()
+        target = Target(server.start() if start else server.url(show_secret=True), "embedded", True)
+    register_secret(target.password)
+    return target
+
+
+def explain_connection_error(exc: BaseException, target: Target, timeout: float | None = None) -> TargetError:
+    """Turn a connection failure into one paragraph that says what to do."""
+    where = f"{target.host}:{target.port}"
+    name = type(exc).__name__
+    text = mask_text(str(exc), (target.password or "",)) or name
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError, socket.timeout)):
+        msg = (f"No answer from {where} within {timeout or '?'} s. The host may be down, firewalled or still "
+               "starting; check it is up (`docker compose ps`), or raise --timeout.")
+    elif isinstance(exc, socket.gaierror):
+        msg = (f"The host '{target.host}' is unknown (DNS lookup failed: {text}). Check the host name in "
+               "DATABASE_URL/--url; inside docker-compose networks use the service name, from the host use localhost.")
+    elif isinstance(exc, ConnectionRefusedError) or "Connect call failed" in text:
+        msg = (f"Nothing accepts connections on {where} (port closed). Start the database "
+               "(`docker compose up -d test-db`, or `kit db start` for the embedded one) and check the port.")
+    elif name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError") or "password authentication" in text:
+        msg = (f"The server at {where} refused user '{target.user}': authentication failed. Check the user "
+               "and password in DATABASE_URL/--url (the docker-compose test-db uses the values in docker-compose.yml).")
+    elif name == "InvalidCatalogNameError" or ("database" in text and "does not exist" in text):
+        msg = (f"The server at {where} has no database '{target.database}'. Create it (`createdb "
+               f"{target.database}`) or fix the database name in DATABASE_URL/--url.")
+    elif name == "CannotConnectNowError" or "starting up" in text or "shutting down" in text:
+        msg = (f"The server at {where} is not accepting connections yet ({text}). Wait until it is ready "
+               "(`docker compose ps` shows healthy) and try again.")
+    elif isinstance(exc, OSError):
+        msg = f"Could not connect to {where}: {text}. Check that the server runs and the URL is right."
+    else:
+        msg = f"Could not use the database at {target.masked}: {name}: {text}."
+    error = TargetError(msg)
+    error.cause_name = name  # type: ignore[attr-defined]
+    return error
+
+
+async def connect(target: Target, timeout: float = 5.0):
+    """An asyncpg connection to ``target``, or a :class:`TargetError` paragraph."""
+    import asyncpg
+
+    try:
+        return await asyncio.wait_for(
+            asyncpg.connect(host=target.host, port=target.port, user=target.user, password=target.password,
+                            database=target.database, timeout=timeout),
+            timeout + 1,
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one paragraph
+        raise explain_connection_error(exc, target, timeout) from None
+
+
+async def create_database(target: Target, label: str, template: str | None = None) -> Target:
+    """Create a fresh, uniquely named database on the target's server and return a target for it."""
+    target.require_test_database("create a database")
+    safe = re.sub(r"[^a-z0-9_]", "_", label.lower())[:30]
+    name = f"kit_test_{safe}_{secrets.token_hex(4)}"
+    conn = await connect(target)
+    try:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{clause}')
+    finally:
+        await conn.close()
+    return target.with_database(name)
+
+
+async def drop_database(target: Target, scratch: Target) -> None:
+    """Drop a scratch database, terminating any backend a run left behind (``WITH (FORCE)``)."""
+    target.require_test_database("drop a database")
+    if not scratch.database.startswith("kit_test_"):
+        raise UnsafeTargetError(f"kit only drops the scratch databases it created; refusing '{scratch.database}'.")
+    conn = await connect(target)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def scratch_database(target: Target, label: str) -> Iterator[Target]:
+    """A fresh database for one run, dropped afterwards even when the run failed or hung."""
+    from kit.aio import run_sync
+
+    scratch = run_sync(create_database(target, label))
+    try:
+        yield scratch
+    finally:
+        with contextlib.suppress(Exception):
+            run_sync(drop_database(target, scratch))
