@@ -1,0 +1,15 @@
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from scenario_db import DATABASE_URL, Base
+
+pytest_plugins = ["db_fixtures"]  # the db_session fixture lives in db_fixtures.py
+
+
+@pytest_asyncio.fixture(scope="session")
+async def engine():
+    engine = create_async_engine(DATABASE_URL)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield engine
+    await engine.dispose()
