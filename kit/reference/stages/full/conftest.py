@@ -5,6 +5,7 @@ loop; the app's real ``get_session`` overridden), the isolated ``user``/``token`
 and back again: the Orchestrator and Redis mocks, and the business and coaching data fixtures.
 """
 
+import asyncio
 import json
 import os
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -24,13 +26,28 @@ DATABASE_URL = os.environ["DATABASE_URL"]
 
 # --- database: everything on the loop of the test that uses it ---------------------------------------
 
+@pytest.fixture(scope="session")
+def database_schema():
+    """The tables, once per run: on a loop of their own (asyncio.run) that outlives no connection."""
+
+    async def create_schema():
+        engine = create_async_engine(DATABASE_URL, poolclass=NullPool)
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.drop_all)
+            await conn.run_sync(Base.metadata.create_all)
+        await engine.dispose()
+
+    asyncio.run(create_schema())
+
+
 @pytest_asyncio.fixture
-async def db_engine():
-    # NullPool: no connection outlives the test, so none can be handed to another test's loop.
+async def db_engine(database_schema):
+    # Created on this test's loop. NullPool: no connection outlives the test, so none can be handed to
+    # the next test's loop.
     engine = create_async_engine(DATABASE_URL, poolclass=NullPool)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.drop_all)
-        await conn.run_sync(Base.metadata.create_all)
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     yield engine
     await engine.dispose()  # on the same loop that opened the connections
 
@@ -126,7 +143,7 @@ async def client(db_sessionmaker, mock_orchestrator, mock_redis):
 # --- users and tokens, each fixture doing one thing -------------------------------------------------
 
 async def _make_user(session, email, password, full_name):
-    user = User(email=email, full_name=full_name, hashed_password=hash_password(password))
+    user = User(email=email, full_name=full_name, hashed_password=hash_password(password, iterations=1000))
     session.add(user)
     await session.commit()
     return {"id": user.id, "email": email, "password": password, "full_name": full_name}

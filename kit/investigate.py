@@ -1,0 +1,132 @@
+"""``kit investigate``: execute every notebook in a real Jupyter kernel and render the shared reports.
+
+Each notebook runs in its own kernel (nbclient), in order. A failing cell fails that notebook only: the
+others still run and every report is still written, and the command exits non-zero naming the notebook
+and cell. The kernels inherit the target through the environment (``DATABASE_URL`` for a URL target;
+the same kit state directory, hence the same warm embedded server, otherwise).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kit.errors import NotebookError
+from kit.masking import mask_text
+from kit.paths import data_dir, notebooks_dir
+from kit.records import RunRecord, append_records, new_run_id
+from kit.report import NotebookResult, render_notebook, write_index
+from kit.target import Target
+from kit.versions import collect_versions
+
+__all__ = ["InvestigateSummary", "investigate", "select_notebooks"]
+
+
+@dataclass
+class InvestigateSummary:
+    results: list[NotebookResult] = field(default_factory=list)
+    index: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and all(r.ok for r in self.results)
+
+
+def select_notebooks(names: list[str] | None = None, directory: Path | None = None) -> list[Path]:
+    directory = directory or notebooks_dir()
+    every = sorted(directory.glob("[0-9]*.ipynb"))
+    if not names:
+        if not every:
+            raise NotebookError(f"No notebooks found in {directory}. Run kit from its checkout "
+                                "(`pip install -e .` in the cloned repository).")
+        return every
+    chosen = []
+    for name in names:
+        path = Path(name)
+        match = path if path.suffix == ".ipynb" and path.exists() else next(
+            (p for p in every if p.stem == name or p.stem.startswith(name)), None)
+        if match is None:
+            raise NotebookError(f"No notebook matches '{name}'. Available: {', '.join(p.stem for p in every)}.")
+        chosen.append(match)
+    return chosen
+
+
+def _failed_cell(notebook) -> tuple[int | None, str | None]:
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, f"{output.get('ename')}: {output.get('evalue')}"[:500]
+    return None, None
+
+
+def _execute(path: Path, timeout: float):
+    import nbformat
+    from nbclient import NotebookClient
+
+    from jupyter_client.manager import KernelManager
+
+    notebook = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="kit-kernel-") as sockets:
+        # IPC sockets in a private directory: no TCP port, nobody else can talk to the kernel.
+        manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        client = NotebookClient(notebook, km=manager, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        return notebook, _run_client(client)
+
+
+def _run_client(client) -> str | None:
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    error = None
+    try:
+        client.execute()
+    except CellTimeoutError:
+        error = f"a cell ran longer than {client.timeout:.0f} s"
+    except DeadKernelError as exc:
+        error = f"the kernel died ({exc})"
+    except CellExecutionError:
+        pass  # the error output is in the notebook; _failed_cell finds it
+    return error
+
+
+def investigate(target: Target, out: Path, notebooks: list[str] | None = None, timeout: float = 900) -> InvestigateSummary:
+    """Execute the notebooks against ``target`` and write ``out/<name>.ipynb``, ``.html`` and ``index.html``."""
+    import nbformat
+
+    paths = select_notebooks(notebooks)
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["KIT_DATA_DIR"] = str(data_dir())
+    if target.kind == "url":
+        os.environ["DATABASE_URL"] = target.url
+    context = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "target_kind": target.kind,
+               "target": target.masked, "versions": collect_versions()}
+    summary, run_id = InvestigateSummary(), new_run_id()
+    print(f"kit investigate: {len(paths)} notebook(s) against {target.masked} ({target.kind}) -> {out}/", flush=True)
+    for number, path in enumerate(paths, 1):
+        print(f"[{number}/{len(paths)}] {path.stem} ...", end="", flush=True)
+        started = time.monotonic()
+        notebook, error = _execute(path, timeout)
+        cell, cell_error = _failed_cell(notebook)
+        result = NotebookResult(path.stem, error is None and cell is None, round(time.monotonic() - started, 2),
+                                cell, mask_text(error or cell_error))
+        executed = out / path.name
+        executed.write_text(mask_text(nbformat.writes(notebook)) or "", encoding="utf-8")
+        result.notebook_path = str(executed)
+        result.html_path = str(render_notebook(notebook, result, context, out / f"{path.stem}.html"))
+        summary.results.append(result)
+        verdict = "ok" if result.ok else f"FAILED at cell {result.failed_cell}: {result.error}"
+        print(f" {verdict} ({result.seconds:.1f} s)", flush=True)
+        append_records([RunRecord("notebook", path.stem, "passed" if result.ok else "failed",
+                                  error_message=result.error, duration_s=result.seconds, versions=context["versions"],
+                                  target_kind=target.kind, run_id=run_id, details={"failed_cell": cell})])
+    summary.index = write_index(summary.results, context, out / "index.html")
+    failed = [r for r in summary.results if not r.ok]
+    print(f"reports: {summary.index}  ({len(summary.results) - len(failed)} passed, {len(failed)} failed)")
+    for r in failed:
+        print(f"kit: notebook {r.name} failed at cell {r.failed_cell}: {r.error}", file=sys.stderr)
+    return summary

@@ -1,0 +1,58 @@
+"""Helpers that keep the notebooks thin: one call per step, a table, a plot.
+
+A kernel already runs an event loop, so pytest-asyncio inside ``%%ipytest`` needs ipytest to run
+pytest in a thread (``run_in_thread=True``); kit passes every option to ``ipytest.autoconfig`` at once
+(calling ``ipytest.config`` afterwards leaves its coverage option set on 0.14).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from kit.records import load_records
+from kit.target import Target, resolve_target
+
+__all__ = ["setup", "target", "records", "checks_table", "IPYTEST_ADDOPTS"]
+
+IPYTEST_ADDOPTS = ("-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+                   "-o", "asyncio_mode=auto",
+                   "-o", "asyncio_default_fixture_loop_scope=function",
+                   "-o", "asyncio_default_test_loop_scope=function")
+
+
+@lru_cache(maxsize=1)
+def target() -> Target:
+    """The investigation's database (``DATABASE_URL`` or the embedded server), exported for ``%%ipytest`` cells."""
+    resolved = resolve_target()
+    os.environ["DATABASE_URL"] = resolved.url
+    return resolved
+
+
+def setup(raise_on_error: bool = False) -> Target:
+    """Configure pandas, matplotlib and ipytest for this kernel, and return the target."""
+    import ipytest
+    import matplotlib
+    import pandas as pd
+
+    pd.set_option("display.max_colwidth", 120)
+    pd.set_option("display.width", 160)
+    matplotlib.rcParams.update({"figure.dpi": 100, "figure.figsize": (9, 3.6), "axes.spines.top": False,
+                                "axes.spines.right": False})
+    ipytest.autoconfig(run_in_thread=True, raise_on_error=raise_on_error, addopts=IPYTEST_ADDOPTS)
+    return target()
+
+
+def records(kind: str | None = None, last: int | None = None):
+    """The records store as a DataFrame (optionally one kind, the ``last`` N rows)."""
+    frame = load_records(kind=kind)
+    return frame.tail(last).reset_index(drop=True) if last else frame
+
+
+def checks_table(result):
+    """A probe result's checks as a DataFrame with milliseconds."""
+    import pandas as pd
+
+    frame = pd.DataFrame([vars(c) for c in result.checks])
+    frame["ms"] = (frame.pop("seconds") * 1000).round(1)
+    return frame[["name", "ok", "ms", "error"]]

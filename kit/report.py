@@ -1,0 +1,100 @@
+"""Rendering executed notebooks into self-contained HTML reports, and the index that links them.
+
+Reports must open offline on someone else's machine: the template (``kit/templates/kit``) drops every
+script the lab template would fetch, CSS is inlined by nbconvert, and plots are inline PNGs. Every text
+kit writes is HTML-escaped, and the final files are scrubbed of any secret kit knows about.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kit.masking import mask_text
+
+__all__ = ["NotebookResult", "render_notebook", "write_index"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+_HEADING = re.compile(r'<h([12]) id="([^"]+)"[^>]*>(.*?)<a class="anchor-link"', re.S)
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    ok: bool
+    seconds: float
+    failed_cell: int | None = None
+    error: str | None = None
+    html_path: str | None = None
+    notebook_path: str | None = None
+
+
+def _header(title: str, result: NotebookResult, context: dict) -> str:
+    status = "passed" if result.ok else "failed"
+    rows = [("ran", context.get("started", "")), ("target", context.get("target_kind", "")),
+            ("notebook", f"{result.name}.ipynb, {result.seconds:.1f} s"),
+            *((name, version or "-") for name, version in context.get("versions", {}).items())]
+    cells = "".join(f"<dt>{html.escape(str(k))}</dt><dd>{html.escape(str(v))}</dd>" for k, v in rows)
+    failure = ""
+    if not result.ok:
+        failure = (f"<p class='kit-status-failed'>Cell {result.failed_cell} failed: "
+                   f"{html.escape(result.error or '')}</p>")
+    return (f"<header class='kit-header'><h1>{html.escape(title)}</h1>"
+            f"<span class='kit-status-{status}'>{status}</span> · <a href='index.html'>all reports</a>"
+            f"<dl>{cells}</dl>{failure}<nav class='kit-toc'>@@TOC@@</nav></header>")
+
+
+def _toc(body: str) -> str:
+    items = [(level, anchor, re.sub(r"<[^>]+>", "", text).strip()) for level, anchor, text in _HEADING.findall(body)]
+    if not items:
+        return ""
+    entries = "".join(f"<li style='margin-left:{(int(level) - 1) * 1.2}em'><a href='#{anchor}'>{text}</a></li>"
+                      for level, anchor, text in items)
+    return f"<strong>Contents</strong><ol>{entries}</ol>"
+
+
+def render_notebook(notebook, result: NotebookResult, context: dict, destination: Path) -> Path:
+    """Write ``notebook`` (executed) as a self-contained HTML report at ``destination``."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="kit", extra_template_basedirs=[str(TEMPLATES)])
+    title = next((line.lstrip("# ").strip() for cell in notebook.cells if cell.cell_type == "markdown"
+                  for line in cell.source.splitlines() if line.startswith("# ")), result.name)
+    body, _ = exporter.from_notebook_node(notebook, resources={"kit_header": _header(title, result, context)})
+    body = body.replace("@@TOC@@", _toc(body), 1)
+    destination.write_text(mask_text(body) or "", encoding="utf-8")
+    return destination
+
+
+def write_index(results: list[NotebookResult], context: dict, destination: Path) -> Path:
+    """``index.html``: every notebook with pass/fail, time and a link to its report."""
+    rows = []
+    for r in results:
+        status = "passed" if r.ok else f"failed (cell {r.failed_cell})"
+        link = f"<a href='{html.escape(Path(r.html_path).name)}'>{html.escape(r.name)}</a>" if r.html_path else html.escape(r.name)
+        rows.append(f"<tr class='{'ok' if r.ok else 'bad'}'><td>{link}</td><td>{html.escape(status)}</td>"
+                    f"<td>{r.seconds:.1f} s</td><td>{html.escape(r.error or '')}</td></tr>")
+    versions = ", ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in context.get("versions", {}).items())
+    total = sum(r.seconds for r in results)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>kit investigation report</title>
+<style>
+ body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #1f2328; }}
+ table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px solid #d0d7de; padding: .4em .6em; text-align: left; }}
+ tr.ok td:nth-child(2) {{ color: #1a7f37; }} tr.bad td:nth-child(2) {{ color: #cf222e; font-weight: bold; }}
+ .meta {{ color: #57606a; font-size: .9em; }}
+</style></head><body>
+<h1>kit investigation report</h1>
+<p class="meta">Ran {html.escape(context.get("started", ""))} against the {html.escape(context.get("target_kind", ""))}
+ database ({html.escape(context.get("target", ""))}); {len(results)} notebooks, {sum(r.ok for r in results)} passed,
+ {total:.1f} s in all.<br>{versions}</p>
+<table><thead><tr><th>notebook</th><th>result</th><th>time</th><th>error</th></tr></thead>
+<tbody>{''.join(rows)}</tbody></table>
+<p class="meta">Generated by <code>kit investigate</code> at {datetime.now(timezone.utc).isoformat(timespec="seconds")}.</p>
+</body></html>
+"""
+    destination.write_text(mask_text(page) or "", encoding="utf-8")
+    return destination
