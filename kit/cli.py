@@ -83,6 +83,30 @@ def cmd_investigate(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
+# -- kit scenarios -------------------------------------------------------------------------
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from kit.scenarios import VARIANTS, catalogue
+
+    if args.action == "list":
+        entries = catalogue()
+        if args.json:
+            print(json.dumps([s.as_dict() for s in entries], indent=2))
+        else:
+            for s in entries:
+                print(f"{s.id:<36} {s.symptom.error_type:<18} {s.title}")
+        return 0
+    from kit.reproduce import run_scenarios
+
+    variants = VARIANTS if args.variant == "both" else (args.variant,)
+    results = run_scenarios(args.ids or None, _target(args), variants, jobs=args.jobs, timeout=args.timeout)
+    if args.json:
+        _write_json(args.json, [r.as_dict() for r in results])
+    unexpected = [r for r in results if not r.reproduced]
+    print(f"{len(results) - len(unexpected)} of {len(results)} variants behaved as the catalogue says"
+          + (f"; unexpected: {', '.join(f'{r.scenario}/{r.variant}' for r in unexpected)}" if unexpected else ""))
+    return 1 if unexpected else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -110,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default 900)")
     inv.add_argument("notebooks", nargs="*", help="only these notebooks (names or paths)")
     inv.set_defaults(func=cmd_investigate)
+
+    sc = sub.add_parser("scenarios", help="step 3: the conflict catalogue, broken and fixed")
+    sc_sub = sc.add_subparsers(dest="action", required=True)
+    sc_list = sc_sub.add_parser("list", help="the entries and their symptoms")
+    sc_list.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    sc_run = with_target(sc_sub.add_parser("run", help="reproduce entries on the database"))
+    sc_run.add_argument("ids", nargs="*", metavar="ID", help="entry ids (default: all)")
+    sc_run.add_argument("--variant", choices=("broken", "fixed", "both"), default="both")
+    sc_run.add_argument("--jobs", type=int, default=1, help="variants run at once (default 1)")
+    sc_run.add_argument("--timeout", type=float, default=None, help="seconds per variant (default: the entry's, else 120)")
+    sc_run.add_argument("--json", metavar="FILE", help="write the results as a JSON list ('-' for stdout)")
+    sc.set_defaults(func=cmd_scenarios)
     return parser
 
 

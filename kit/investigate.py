@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from kit.errors import NotebookError
+from kit.kernel import execute_notebook, failed_cell
 from kit.masking import mask_text
 from kit.paths import data_dir, notebooks_dir
 from kit.records import RunRecord, append_records, new_run_id
@@ -56,44 +56,6 @@ def select_notebooks(names: list[str] | None = None, directory: Path | None = No
     return chosen
 
 
-def _failed_cell(notebook) -> tuple[int | None, str | None]:
-    for index, cell in enumerate(notebook.cells):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                return index, f"{output.get('ename')}: {output.get('evalue')}"[:500]
-    return None, None
-
-
-def _execute(path: Path, timeout: float):
-    import nbformat
-    from nbclient import NotebookClient
-
-    from jupyter_client.manager import KernelManager
-
-    notebook = nbformat.read(path, as_version=4)
-    with tempfile.TemporaryDirectory(prefix="kit-kernel-") as sockets:
-        # IPC sockets in a private directory: no TCP port, nobody else can talk to the kernel.
-        manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
-        client = NotebookClient(notebook, km=manager, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
-        return notebook, _run_client(client)
-
-
-def _run_client(client) -> str | None:
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    error = None
-    try:
-        client.execute()
-    except CellTimeoutError:
-        error = f"a cell ran longer than {client.timeout:.0f} s"
-    except DeadKernelError as exc:
-        error = f"the kernel died ({exc})"
-    except CellExecutionError:
-        pass  # the error output is in the notebook; _failed_cell finds it
-    return error
-
-
 def investigate(target: Target, out: Path, notebooks: list[str] | None = None, timeout: float = 900) -> InvestigateSummary:
     """Execute the notebooks against ``target`` and write ``out/<name>.ipynb``, ``.html`` and ``index.html``."""
     import nbformat
@@ -110,8 +72,9 @@ def investigate(target: Target, out: Path, notebooks: list[str] | None = None, t
     for number, path in enumerate(paths, 1):
         print(f"[{number}/{len(paths)}] {path.stem} ...", end="", flush=True)
         started = time.monotonic()
-        notebook, error = _execute(path, timeout)
-        cell, cell_error = _failed_cell(notebook)
+        notebook = nbformat.read(path, as_version=4)
+        error = execute_notebook(notebook, path.parent, timeout)
+        cell, cell_error = failed_cell(notebook)
         result = NotebookResult(path.stem, error is None and cell is None, round(time.monotonic() - started, 2),
                                 cell, mask_text(error or cell_error))
         executed = out / path.name

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from kit.errors import TargetError, UnsafeTargetError
 from kit.masking import mask_text, mask_url, register_secret
 
-__all__ = ["Target", "resolve_target", "explain_connection_error", "scratch_database", "connect"]
+__all__ = ["Target", "resolve_target", "explain_connection_error", "scratch_database", "connect", "server_version"]
 
 _SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"}
 _TEST_NAME = re.compile(r"test", re.I)
@@ -195,3 +195,26 @@ def scratch_database(target: Target, label: str) -> Iterator[Target]:
     finally:
         with contextlib.suppress(Exception):
             run_sync(drop_database(target, scratch))
+
+
+_server_versions: dict[str, str | None] = {}
+
+
+def server_version(target: Target) -> str | None:
+    """``PostgreSQL 18.1`` for the target's server (cached per server), or None if it cannot be asked."""
+    key = f"{target.host}:{target.port}"
+    if key not in _server_versions:
+        from kit.aio import run_sync
+
+        async def ask() -> str | None:
+            conn = await connect(target)
+            try:
+                return (await conn.fetchval("select version()")).split(" on ")[0]
+            finally:
+                await conn.close()
+
+        try:
+            _server_versions[key] = run_sync(ask())
+        except Exception:  # noqa: BLE001 - versions are informative only
+            _server_versions[key] = None
+    return _server_versions[key]

@@ -1,0 +1,57 @@
+"""Executing a notebook in a real Jupyter kernel from the installed environment (nbclient).
+
+One place for it: ``kit investigate`` runs the investigation notebooks this way, and the catalogue's
+notebook entries run their cells this way too, so their records come from a real kernel's event loop.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["execute_notebook", "failed_cell", "notebook_from_cells"]
+
+
+def execute_notebook(notebook, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> str | None:
+    """Execute ``notebook`` in place; return None, or why execution stopped before the end.
+
+    A failing cell leaves its error output in the notebook (see :func:`failed_cell`); timeouts and dead
+    kernels come back as text. The kernel talks over IPC sockets in a private directory: no TCP port.
+    """
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    with tempfile.TemporaryDirectory(prefix="kit-kernel-") as sockets:
+        manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        client = NotebookClient(notebook, km=manager, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(cwd)}})
+        try:
+            client.execute(env={**os.environ, **(env or {})})
+        except CellTimeoutError:
+            return f"a cell ran longer than {timeout:.0f} s"
+        except DeadKernelError as exc:
+            return f"the kernel died ({exc})"
+        except CellExecutionError:
+            return None  # the error output is in the notebook
+    return None
+
+
+def failed_cell(notebook) -> tuple[int | None, str | None]:
+    """Index and ``Name: message`` of the first cell with an error output."""
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, f"{output.get('ename')}: {output.get('evalue')}"[:500]
+    return None, None
+
+
+def notebook_from_cells(source: str):
+    """A notebook from a ``# %%``-separated script (how the catalogue's notebook entries are written)."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    chunks = [chunk.strip("\n") for chunk in source.split("# %%")]
+    notebook = new_notebook(cells=[new_code_cell(chunk) for chunk in chunks if chunk.strip()])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return notebook

@@ -1,0 +1,178 @@
+"""Running catalogue entries: each variant in its own scratch database, in a real pytest subprocess
+(or, for notebook entries, in a real Jupyter kernel), judged against the entry's symptom.
+
+A ``broken`` variant is *reproduced* when its symptom shows up (in the phase the entry names); a ``fixed``
+variant when every test passes. Results are appended to the records store, one record per variant and
+one per test (with the loops each test and fixture ran on).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from kit.records import RunRecord, append_records, new_run_id
+from kit.runner import PytestRun, parse_events, run_pytest
+from kit.scenarios import VARIANTS, Scenario, Symptom, assemble, get_scenario, catalogue
+from kit.target import Target, scratch_database, server_version
+from kit.versions import collect_versions
+
+__all__ = ["VariantResult", "run_variant", "run_scenarios", "symptom_seen"]
+
+DEFAULT_TIMEOUT = 120.0
+
+
+@dataclass
+class VariantResult:
+    scenario: str
+    variant: str
+    outcome: str
+    reproduced: bool
+    tests_passed: int
+    tests_failed: int
+    tests_errored: int
+    first_error_type: str | None
+    first_error_message: str | None
+    duration_s: float
+    versions: dict = field(default_factory=dict)
+    tests: list = field(default_factory=list)   # per test: nodeid, outcome, phase, error_type, loops, fixture_loops
+    hang_dump: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _observed(run: PytestRun):
+    """Every error a run showed, as (type, message, phase): test phases, their causes, logs and warnings."""
+    for case in run.cases:
+        for error in case.errors:
+            yield error.get("type"), error.get("message"), error.get("phase")
+        for cause in case.chain:
+            yield cause.get("type"), cause.get("message"), case.phase
+    for event in run.events:
+        if event["event"] == "log":
+            yield event.get("error_type"), f"{event.get('message')}\n{event.get('error_message') or ''}", "log"
+        elif event["event"] == "warning":
+            yield event.get("category"), event.get("message"), "log"
+
+
+def symptom_seen(symptom: Symptom, run: PytestRun) -> bool:
+    if symptom.error_type == "timeout":
+        return run.outcome == "timeout"
+    return any(symptom.matches(kind, message, phase) for kind, message, phase in _observed(run))
+
+
+def _first_error(run: PytestRun) -> tuple[str | None, str | None]:
+    failure = run.first_failure
+    if failure is not None:
+        return failure.error_type, failure.message
+    if run.outcome == "timeout":
+        return "timeout", "the run was killed at its timeout"
+    for kind, message, _ in _observed(run):
+        if kind:
+            return kind, message
+    return None, None
+
+
+def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, timeout: float) -> PytestRun:
+    """Execute the variant's ``cells.py`` as a notebook in a real kernel; ipytest inside records via kit's plugin."""
+    import nbformat  # noqa: F401 - fail early with a clear import error if Jupyter is missing
+
+    from kit.kernel import execute_notebook, failed_cell, notebook_from_cells
+
+    record = project / "kit-record.jsonl"
+    notebook = notebook_from_cells((project / "cells.py").read_text())
+    started = time.monotonic()
+    error = execute_notebook(notebook, project, timeout,
+                             env={"DATABASE_URL": database_url, "KIT_RECORD_FILE": str(record)})
+    cases, events, config = parse_events(record.read_text().splitlines() if record.exists() else [])
+    cell, cell_error = failed_cell(notebook)
+    if cell_error:  # an error outside any test (e.g. in a plain cell) is still what the user saw
+        events.append({"event": "log", "error_type": cell_error.split(":")[0], "message": cell_error,
+                       "error_message": "", "phase": "log"})
+    outcome = "timeout" if error and "longer than" in error else (
+        "failed" if any(c.outcome == "failed" for c in cases) else
+        "error" if any(c.outcome == "error" for c in cases) or cell is not None or error or not cases else "passed")
+    return PytestRun(outcome, None, cases, events, config, round(time.monotonic() - started, 3),
+                     output=error or cell_error or "")
+
+
+def run_variant(scenario: Scenario, variant: str, target: Target, timeout: float | None = None) -> VariantResult:
+    """Run one variant of one entry in a fresh database and judge it."""
+    limit = timeout or scenario.timeout or DEFAULT_TIMEOUT
+    with tempfile.TemporaryDirectory(prefix=f"kit-{scenario.id}-{variant}-") as directory, \
+            scratch_database(target, f"{scenario.id}_{variant}") as database:
+        project = assemble(scenario, variant, Path(directory))
+        if scenario.kind == "notebook":
+            run = _run_notebook_variant(scenario, project, database.url, limit)
+        else:
+            run = run_pytest(project, database.url, timeout=limit)
+    reproduced = (symptom_seen(scenario.symptom, run) if variant == "broken"
+                  else run.outcome == "passed" and run.count("passed") > 0)
+    error_type, message = _first_error(run)
+    versions = {**collect_versions(server_version(target)), **{k: v for k, v in run.config.items()
+                                                               if k in ("pytest", "pytest-asyncio", "sqlalchemy", "asyncpg")}}
+    tests = [{"nodeid": c.nodeid, "outcome": c.outcome, "phase": c.phase, "error_type": c.error_type,
+              "message": c.message, "duration_s": round(c.duration_s, 4), "loops": c.loops,
+              "fixture_loops": c.fixture_loops} for c in run.cases]
+    return VariantResult(scenario.id, variant, run.outcome, reproduced, run.count("passed"), run.count("failed"),
+                         run.count("error") + run.count("timeout"), error_type, message, run.duration_s, versions,
+                         tests, run.hang_dump)
+
+
+def _records(result: VariantResult, target: Target, run_id: str) -> list[RunRecord]:
+    records = [RunRecord("scenario", result.scenario, result.outcome, variant=result.variant,
+                         error_type=result.first_error_type, error_message=result.first_error_message,
+                         duration_s=result.duration_s, versions=result.versions, target_kind=target.kind,
+                         run_id=run_id, details={"reproduced": result.reproduced, "passed": result.tests_passed,
+                                                 "failed": result.tests_failed, "errored": result.tests_errored})]
+    records += [RunRecord("test", t["nodeid"], t["outcome"], variant=f"{result.scenario}/{result.variant}",
+                          phase=t["phase"], error_type=t["error_type"], error_message=t["message"],
+                          duration_s=t["duration_s"], loops={"phases": t["loops"], "fixtures": t["fixture_loops"]},
+                          versions=result.versions, target_kind=target.kind, run_id=run_id)
+                for t in result.tests]
+    return records
+
+
+def run_scenarios(
+    ids: list[str] | None,
+    target: Target,
+    variants: tuple[str, ...] = VARIANTS,
+    jobs: int = 1,
+    timeout: float | None = None,
+    progress=None,
+    record: bool = True,
+) -> list[VariantResult]:
+    """Run the chosen entries' variants (all entries by default), ``jobs`` at a time, in catalogue order."""
+    scenarios = [get_scenario(i) for i in ids] if ids else catalogue()
+    work = [(s, v) for s in scenarios for v in variants]
+    progress = progress or _print_progress
+    results: dict[int, VariantResult] = {}
+    lock, run_id, done = threading.Lock(), new_run_id(), [0]
+
+    def one(index: int) -> None:
+        scenario, variant = work[index]
+        result = run_variant(scenario, variant, target, timeout)
+        with lock:
+            results[index] = result
+            done[0] += 1
+            if record:
+                append_records(_records(result, target, run_id))
+            progress(done[0], len(work), result)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for future in [pool.submit(one, i) for i in range(len(work))]:
+            future.result()
+    return [results[i] for i in range(len(work))]
+
+
+def _print_progress(done: int, total: int, result: VariantResult) -> None:
+    verdict = "as expected" if result.reproduced else "UNEXPECTED"
+    error = f"  {result.first_error_type}" if result.first_error_type and result.variant == "broken" else ""
+    print(f"[{done:>2}/{total}] {result.scenario:<36} {result.variant:<6} {result.outcome:<8} {verdict:<11} "
+          f"{result.duration_s:5.1f} s{error}", file=sys.stderr, flush=True)
