@@ -283,7 +283,12 @@ class EmbeddedServer:
                 fresh = False
                 stale = self._postmaster_pid()
                 if stale is not None and not _is_postgres(stale):
+                    # A killed postmaster (possibly an unreaped zombie, which PostgreSQL would take for a
+                    # live one): clear its pid file and socket locks so the new server can start.
                     (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+                    for lock in self.data_dir.glob(".s.PGSQL.*"):
+                        lock.unlink(missing_ok=True)
+                    self._wait_for_orphans()
                 elif stale is not None:
                     # A server from a killed owner that no longer answers: stop it before restarting.
                     self._kill(stale)
@@ -321,6 +326,23 @@ class EmbeddedServer:
                 await conn.close()
 
         run_sync(create())
+
+    def _wait_for_orphans(self, grace: float = 10) -> None:
+        """Backends of a killed postmaster exit on their own within moments; wait for them to go."""
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            alive = False
+            for proc in Path("/proc").glob("[0-9]*"):
+                try:
+                    alive = str(self.data_dir).encode() in (proc / "cmdline").read_bytes() or (
+                        (proc / "cwd").resolve() == self.data_dir)
+                except OSError:
+                    continue
+                if alive:
+                    break
+            if not alive:
+                return
+            time.sleep(0.05)
 
     def _kill(self, pid: int, grace: float = 10) -> None:
         for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGKILL):

@@ -102,8 +102,7 @@ def _parse_lines(text: str, path: Path) -> list[dict]:
         except ValueError:
             bad += 1
     if bad:
-        warnings.warn(f"{path}: skipped {bad} torn or unreadable line(s); every complete record was loaded.",
-                      stacklevel=3)
+        warnings.warn(f"{path}: skipped {bad} torn line(s); every complete record was loaded.", stacklevel=3)
     return rows
 
 
@@ -116,10 +115,13 @@ def load_records(path: Path | None = None, kind: str | None = None) -> pd.DataFr
     if not path.exists():
         return pd.DataFrame(columns=columns)
     text = path.read_text(encoding="utf-8", errors="replace")
-    try:  # fast path: one C-level parse of the whole store
-        frame = pd.DataFrame.from_records(json.loads("[" + ",".join(text.split("\n")[:-1]) + "]"), columns=columns)
-    except ValueError:  # a torn or empty line somewhere: parse line by line and skip the bad ones
-        frame = pd.DataFrame.from_records(_parse_lines(text, path), columns=columns)
+    lines = text.split("\n")
+    if lines[-1].strip():  # no newline at the end: the last write was torn by a crash
+        warnings.warn(f"{path}: skipped 1 torn last line; every complete record was loaded.", stacklevel=2)
+    try:  # fast path: one C-level parse of every complete line
+        frame = pd.DataFrame.from_records(json.loads("[" + ",".join(lines[:-1]) + "]"), columns=columns)
+    except ValueError:  # a torn line sealed by a later append, or a blank line: go line by line
+        frame = pd.DataFrame.from_records(_parse_lines("\n".join(lines[:-1]), path), columns=columns)
     if kind is not None:
         frame = frame[frame["kind"] == kind].reset_index(drop=True)
     versions = pd.DataFrame.from_records([v if isinstance(v, dict) else {} for v in frame["versions"]],

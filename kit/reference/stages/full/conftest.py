@@ -14,24 +14,24 @@ import pytest
 import pytest_asyncio
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from kit.reference.genesis import Orchestrator, create_app, get_orchestrator, get_redis, get_session
 from kit.reference.genesis.models import Base, Business, CoachingSession, Goal, Offer, User
 from kit.reference.genesis.security import create_token, hash_password
 
-DATABASE_URL = os.environ["DATABASE_URL"]
+TEST_DATABASE_URL = os.environ["DATABASE_URL"]
 
 
-# --- database: everything on the loop of the test that uses it ---------------------------------------
+# --- database: every engine, connection and session on the loop of the test that uses it ------------
 
-@pytest.fixture(scope="session")
-def database_schema():
-    """The tables, once per run: on a loop of their own (asyncio.run) that outlives no connection."""
+@pytest.fixture(scope="session", autouse=True)
+def setup_database():
+    """The tables, once per run, on a loop of their own (``asyncio.run``) that no connection outlives."""
 
     async def create_schema():
-        engine = create_async_engine(DATABASE_URL, poolclass=NullPool)
+        engine = create_async_engine(TEST_DATABASE_URL, poolclass=NullPool)
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.drop_all)
             await conn.run_sync(Base.metadata.create_all)
@@ -41,10 +41,10 @@ def database_schema():
 
 
 @pytest_asyncio.fixture
-async def db_engine(database_schema):
-    # Created on this test's loop. NullPool: no connection outlives the test, so none can be handed to
-    # the next test's loop.
-    engine = create_async_engine(DATABASE_URL, poolclass=NullPool)
+async def db_engine():
+    # Created on this test's loop. NullPool: no connection is kept, so none can be handed to the next
+    # test's loop.
+    engine = create_async_engine(TEST_DATABASE_URL, poolclass=NullPool)
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -54,7 +54,7 @@ async def db_engine(database_schema):
 
 @pytest_asyncio.fixture
 async def db_sessionmaker(db_engine):
-    return async_sessionmaker(db_engine, expire_on_commit=False)
+    return async_sessionmaker(db_engine, class_=AsyncSession, expire_on_commit=False)
 
 
 @pytest_asyncio.fixture
@@ -114,7 +114,7 @@ def mock_redis():
     return FakeRedis()
 
 
-# --- the app and its client -------------------------------------------------------------------------
+# --- the client: a fresh app, its real get_session overridden with a session per request -------------
 
 @pytest_asyncio.fixture
 async def client(db_sessionmaker, mock_orchestrator, mock_redis):
@@ -140,13 +140,13 @@ async def client(db_sessionmaker, mock_orchestrator, mock_redis):
         yield ac
 
 
-# --- users and tokens, each fixture doing one thing -------------------------------------------------
+# --- users and tokens: each fixture does one thing ---------------------------------------------------
 
 async def _make_user(session, email, password, full_name):
-    user = User(email=email, full_name=full_name, hashed_password=hash_password(password, iterations=1000))
-    session.add(user)
+    row = User(email=email, full_name=full_name, hashed_password=hash_password(password, iterations=1000))
+    session.add(row)
     await session.commit()
-    return {"id": user.id, "email": email, "password": password, "full_name": full_name}
+    return {"id": row.id, "email": email, "password": password, "full_name": full_name}
 
 
 @pytest_asyncio.fixture

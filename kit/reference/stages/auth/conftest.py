@@ -1,0 +1,101 @@
+"""Step 4.2, repair auth: the corrected fixtures of step 4.1, plus ``user``, ``token`` and ``auth_headers``.
+
+Each fixture does one thing and depends only on what it needs: ``user`` writes one row through
+``db_session`` (a cheap password hash), ``token`` signs a token for it without going through the login
+route, ``auth_headers`` wraps the token. Every auth test passes; business and coaching wait for step 4.3.
+"""
+
+import asyncio
+import os
+
+import pytest
+import pytest_asyncio
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from kit.reference.genesis import create_app, get_session
+from kit.reference.genesis.models import Base, User
+from kit.reference.genesis.security import create_token, hash_password
+
+TEST_DATABASE_URL = os.environ["DATABASE_URL"]
+
+
+# --- database: every engine, connection and session on the loop of the test that uses it ------------
+
+@pytest.fixture(scope="session", autouse=True)
+def setup_database():
+    """The tables, once per run, on a loop of their own (``asyncio.run``) that no connection outlives."""
+
+    async def create_schema():
+        engine = create_async_engine(TEST_DATABASE_URL, poolclass=NullPool)
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.drop_all)
+            await conn.run_sync(Base.metadata.create_all)
+        await engine.dispose()
+
+    asyncio.run(create_schema())
+
+
+@pytest_asyncio.fixture
+async def db_engine():
+    # Created on this test's loop. NullPool: no connection is kept, so none can be handed to the next
+    # test's loop.
+    engine = create_async_engine(TEST_DATABASE_URL, poolclass=NullPool)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield engine
+    await engine.dispose()  # on the same loop that opened the connections
+
+
+@pytest_asyncio.fixture
+async def db_sessionmaker(db_engine):
+    return async_sessionmaker(db_engine, class_=AsyncSession, expire_on_commit=False)
+
+
+@pytest_asyncio.fixture
+async def db_session(db_sessionmaker):
+    async with db_sessionmaker() as session:
+        yield session
+
+
+# --- the client: a fresh app, its real get_session overridden with a session per request -------------
+
+@pytest_asyncio.fixture
+async def client(db_sessionmaker):
+    app = create_app()  # a fresh app per test: overrides cannot leak from one test to the next
+
+    async def override_get_session():
+        async with db_sessionmaker() as session:  # a session per request, on the test's engine
+            yield session
+
+    # keyed by the app's own dependency function, so the override is really used
+    app.dependency_overrides[get_session] = override_get_session
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as ac:
+        yield ac
+
+
+# --- users and tokens: each fixture does one thing ---------------------------------------------------
+
+async def _make_user(session, email, password, full_name):
+    row = User(email=email, full_name=full_name, hashed_password=hash_password(password, iterations=1000))
+    session.add(row)
+    await session.commit()
+    return {"id": row.id, "email": email, "password": password, "full_name": full_name}
+
+
+@pytest_asyncio.fixture
+async def user(db_session):
+    return await _make_user(db_session, "alice@genesis.test", "alice-password-1", "Alice")
+
+
+@pytest.fixture
+def token(user):
+    return create_token(user["id"])
+
+
+@pytest.fixture
+def auth_headers(token):
+    return {"Authorization": f"Bearer {token}"}

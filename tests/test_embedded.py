@@ -1,0 +1,106 @@
+"""The embedded PostgreSQL: start, warm reuse, stop, recovery, and who may get in."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kit.aio import run_sync
+from kit.embedded import EmbeddedServer
+from kit.errors import TargetError
+from kit.target import Target, connect
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """A server of its own (not the session's), stopped afterwards."""
+    instance = EmbeddedServer(tmp_path / "state")
+    yield instance
+    instance.stop()
+
+
+def _query(url: str) -> int:
+    async def go() -> int:
+        conn = await connect(Target(url, "embedded"))
+        try:
+            return await conn.fetchval("select 1")
+        finally:
+            await conn.close()
+
+    return run_sync(go())
+
+
+def test_start_is_idempotent_and_warm_start_reuses_the_server(server):
+    url = server.start()
+    pid = server.status().pid
+    assert _query(url) == 1
+    started = time.monotonic()
+    assert server.start() == url
+    assert time.monotonic() - started < 2
+    assert server.status().pid == pid
+
+
+def test_stop_then_start_keeps_data_and_secret(server):
+    url = server.start()
+    assert server.stop() is True
+    assert server.status().running is False
+    assert server.stop() is False
+    url_again = server.start()
+    assert url_again.split("@")[0] == url.split("@")[0]  # same user and secret
+    assert _query(url_again) == 1
+
+
+def test_recovers_after_the_postmaster_is_sigkilled(server):
+    server.start()
+    pid = server.status().pid
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while server.status().running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not server.status().running
+    assert _query(server.start()) == 1
+    assert server.status().pid != pid
+
+
+def test_recovers_after_the_owning_kit_process_is_sigkilled(tmp_path):
+    state = tmp_path / "state"
+    script = ("import os, signal, sys; from kit.embedded import EmbeddedServer; "
+              "EmbeddedServer(sys.argv[1]).start(); os.kill(os.getpid(), signal.SIGKILL)")
+    process = subprocess.run([sys.executable, "-c", script, str(state)], timeout=120)
+    assert process.returncode == -signal.SIGKILL
+    server = EmbeddedServer(state)
+    try:
+        assert server.status().running  # the server outlives its killed owner...
+        assert _query(server.start()) == 1  # ...and the next start simply reuses it
+    finally:
+        server.stop()
+
+
+def test_half_initialised_data_directory_is_rebuilt(server):
+    server.start()
+    server.stop()
+    (server.data_dir / "kit-ready").unlink()  # as if the owner died during initdb
+    (server.data_dir / "PG_VERSION").unlink()
+    assert _query(server.start()) == 1
+
+
+def test_secret_and_data_directory_are_private_and_password_is_required(server):
+    url = server.start()
+    assert stat.S_IMODE((server.state / "secret").stat().st_mode) == 0o600
+    assert stat.S_IMODE(server.data_dir.stat().st_mode) == 0o700
+    hba = [line.split() for line in (server.data_dir / "pg_hba.conf").read_text().splitlines()
+           if line.strip() and not line.startswith("#")]
+    assert hba and all(fields[-1] == "scram-sha-256" for fields in hba)
+    assert "listen_addresses = '127.0.0.1'" in (server.data_dir / "postgresql.conf").read_text()
+    with pytest.raises(TargetError, match="authentication failed"):
+        _query(url.replace(server.secret, "not-the-secret"))
+    if os.geteuid() == 0:  # as root, the server runs as an unprivileged user, from a directory kit owns
+        assert server.data_dir.stat().st_uid != 0
+        assert not str(server.home).startswith(str(Path.home()))

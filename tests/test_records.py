@@ -1,0 +1,56 @@
+"""The append-only records store survives crashes and concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import warnings
+from pathlib import Path
+
+import pytest
+
+from kit.records import RunRecord, append_records, load_records
+
+
+def test_records_round_trip_with_versions_as_columns(tmp_path: Path):
+    path = tmp_path / "runs.jsonl"
+    append_records([RunRecord("probe", "tcp", "passed", duration_s=0.01, versions={"sqlalchemy": "2.1.9"}),
+                    RunRecord("scenario", "x", "failed", variant="broken", error_type="RuntimeError",
+                              error_message="postgresql://u:hunter2@h/db attached to a different loop")], path)
+    frame = load_records(path)
+    assert list(frame["subject"]) == ["tcp", "x"]
+    assert frame.loc[0, "v_sqlalchemy"] == "2.1.9"
+    assert "hunter2" not in path.read_text()
+    assert len(load_records(path, kind="scenario")) == 1
+
+
+def test_a_torn_last_line_is_skipped_with_a_warning_and_appends_continue(tmp_path: Path):
+    path = tmp_path / "runs.jsonl"
+    append_records([RunRecord("probe", "tcp", "passed")], path)
+    with open(path, "a") as handle:
+        handle.write('{"kind": "probe", "subj')  # a crash mid-write
+    with pytest.warns(UserWarning, match="skipped 1 torn"):
+        assert len(load_records(path)) == 1
+    append_records([RunRecord("probe", "asyncpg", "passed")], path)
+    with pytest.warns(UserWarning):
+        assert list(load_records(path)["subject"]) == ["tcp", "asyncpg"]
+
+
+def _writer(path: str, worker: int) -> None:
+    append_records([RunRecord("test", f"w{worker}-{i}", "passed", details={"pad": "x" * 5000}) for i in range(50)],
+                   Path(path))
+
+
+def test_concurrent_writers_never_interleave_lines(tmp_path: Path):
+    path = tmp_path / "runs.jsonl"
+    processes = [multiprocessing.Process(target=_writer, args=(str(path), n)) for n in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_records(path)) == 200
+
+
+def test_missing_store_loads_as_an_empty_frame(tmp_path: Path):
+    assert load_records(tmp_path / "none.jsonl").empty
