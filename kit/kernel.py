@@ -27,6 +27,7 @@ def execute_notebook(notebook, cwd: Path, timeout: float, env: dict[str, str] | 
         manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
         client = NotebookClient(notebook, km=manager, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd)}})
+        client.owns_km = True  # so nbclient shuts the kernel down when the notebook ends
         try:
             client.execute(env={**os.environ, **(env or {})})
         except CellTimeoutError:

@@ -80,13 +80,16 @@ def _first_error(run: PytestRun) -> tuple[str | None, str | None]:
 
 
 def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, timeout: float) -> PytestRun:
-    """Execute the variant's ``cells.py`` as a notebook in a real kernel; ipytest inside records via kit's plugin."""
+    """Execute the variant's ``cells*.py`` (in name order) as a notebook in a real kernel.
+
+    ipytest inside the kernel loads kit's plugin, so the records have the same shape as a subprocess run.
+    """
     import nbformat  # noqa: F401 - fail early with a clear import error if Jupyter is missing
 
     from kit.kernel import execute_notebook, failed_cell, notebook_from_cells
 
     record = project / "kit-record.jsonl"
-    notebook = notebook_from_cells((project / "cells.py").read_text())
+    notebook = notebook_from_cells("\n# %%\n".join(p.read_text() for p in sorted(project.glob("cells*.py"))))
     started = time.monotonic()
     error = execute_notebook(notebook, project, timeout,
                              env={"DATABASE_URL": database_url, "KIT_RECORD_FILE": str(record)})

@@ -9,7 +9,8 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
 
     id = "module-engine-per-test-loop"
     title = "..."
-    kind = "pytest"            # or "notebook": the variant runs as ipytest cells in a real kernel
+    kind = "pytest"            # or "notebook": the variant's cells*.py files (``# %%``-separated cells,
+                               # in name order) run as a notebook in a real kernel
     explanation = "..."        # why it happens, 3-6 sentences
     fix = "..."                # what to change
     references = ["pytest-asyncio #402", "..."]
