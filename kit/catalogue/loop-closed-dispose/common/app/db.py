@@ -1,0 +1,8 @@
+"""The application's database module: one pooled engine, created at import."""
+
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from scenario_db import DATABASE_URL
+
+engine = create_async_engine(DATABASE_URL)
+SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
