@@ -40,6 +40,7 @@ class VariantResult:
     first_error_message: str | None
     duration_s: float
     versions: dict = field(default_factory=dict)
+    secondary_seen: list = field(default_factory=list)  # the entry's secondary symptoms this run showed
     tests: list = field(default_factory=list)   # per test: nodeid, outcome, phase, error_type, loops, fixture_loops
     hang_dump: str | None = None
 
@@ -123,9 +124,10 @@ def run_variant(scenario: Scenario, variant: str, target: Target, timeout: float
     tests = [{"nodeid": c.nodeid, "outcome": c.outcome, "phase": c.phase, "error_type": c.error_type,
               "message": c.message, "duration_s": round(c.duration_s, 4), "loops": c.loops,
               "fixture_loops": c.fixture_loops} for c in run.cases]
+    secondary = [f"{s.error_type}: {s.message}" for s in scenario.secondary if symptom_seen(s, run)]
     return VariantResult(scenario.id, variant, run.outcome, reproduced, run.count("passed"), run.count("failed"),
                          run.count("error") + run.count("timeout"), error_type, message, run.duration_s, versions,
-                         tests, run.hang_dump)
+                         secondary, tests, run.hang_dump)
 
 
 def _records(result: VariantResult, target: Target, run_id: str) -> list[RunRecord]:

@@ -1,0 +1,119 @@
+"""Every catalogue entry, both halves, on the real embedded PostgreSQL: broken shows its symptom, fixed passes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_no_traceback
+from kit.scenarios import catalogue
+
+REQUIRED = {
+    "module-engine-per-test-loop", "session-engine-function-loop", "fixture-loop-scope-mismatch",
+    "mixed-loop-scopes", "legacy-event-loop-override", "shared-session-gather", "leaked-connection-hang",
+    "loop-closed-dispose", "terminated-connection", "rollback-isolation-leak", "expired-attribute-missing-greenlet",
+    "strict-mode-async-fixture", "asgi-client-lifespan", "testclient-loop", "notebook-running-loop",
+    "notebook-kernel-engine",
+}
+ENTRIES = [s.id for s in catalogue()]
+
+
+@pytest.fixture(scope="module")
+def results(target):
+    """The whole catalogue, both variants, run once for this module (two at a time, as users would)."""
+    from kit.reproduce import run_scenarios
+
+    ran = run_scenarios(None, target, jobs=2, progress=lambda *a: None)
+    return {(r.scenario, r.variant): r for r in ran}
+
+
+def test_every_required_entry_exists_with_complete_metadata():
+    assert REQUIRED <= set(ENTRIES)
+    for entry in catalogue():
+        assert entry.title and entry.fix and entry.references
+        sentences = [s for s in entry.explanation.replace("\n", " ").split(". ") if s.strip()]
+        assert 3 <= len(sentences) <= 7, (entry.id, len(sentences))
+        assert (entry.path / "broken").is_dir() and (entry.path / "fixed").is_dir()
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_broken_variant_shows_its_symptom(results, entry):
+    result = results[(entry, "broken")]
+    assert result.reproduced, (result.outcome, result.first_error_type, result.first_error_message)
+    if next(s for s in catalogue() if s.id == entry).symptom.phase != "log":  # logged-only symptoms pass
+        assert result.outcome in ("failed", "error", "timeout")
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_fixed_variant_passes(results, entry):
+    result = results[(entry, "fixed")]
+    assert result.reproduced and result.outcome == "passed", (result.first_error_type, result.first_error_message)
+    assert result.tests_passed >= 1 and result.tests_failed == result.tests_errored == 0
+
+
+def test_loops_are_recorded_per_test(results):
+    broken = results[("module-engine-per-test-loop", "broken")]
+    call_loops = [t["loops"].get("call", [None])[0] for t in broken.tests]
+    assert len(set(call_loops)) == len(call_loops) >= 2  # a new loop per test: the root of the conflict
+    assert any(t["error_type"] == "RuntimeError" for t in broken.tests)
+
+
+def test_the_hang_is_killed_recorded_as_timeout_and_leaves_nothing_behind(results, target):
+    from kit.aio import run_sync
+    from kit.target import connect
+
+    hang = results[("leaked-connection-hang", "broken")]
+    assert hang.outcome == "timeout" and hang.first_error_type == "timeout"
+    assert hang.hang_dump and "hung in" in hang.hang_dump  # where it hung, from the recorder's dump
+    leftovers = [p for p in Path("/proc").glob("[0-9]*")
+                 if b"kit-leaked-connection-hang" in _read(p / "cmdline") or "kit-leaked-connection-hang" in _cwd(p)]
+    assert not leftovers
+
+    async def scratch_backends() -> int:
+        conn = await connect(target)
+        try:
+            return await conn.fetchval("select count(*) from pg_stat_activity where datname like 'kit_test_leaked%'")
+        finally:
+            await conn.close()
+
+    assert run_sync(scratch_backends()) == 0
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _cwd(proc: Path) -> str:
+    try:
+        return os.readlink(proc / "cwd")
+    except OSError:
+        return ""
+
+
+def test_cli_contract_for_one_entry(target, run_kit, tmp_path):
+    out = tmp_path / "out.json"
+    result = run_kit("scenarios", "run", "module-engine-per-test-loop", "--variant", "both", "--json", str(out))
+    assert result.code == 0, result.all
+    rows = json.loads(out.read_text())
+    assert [(r["scenario"], r["variant"]) for r in rows] == [("module-engine-per-test-loop", "broken"),
+                                                             ("module-engine-per-test-loop", "fixed")]
+    keys = {"scenario", "variant", "outcome", "reproduced", "tests_passed", "tests_failed", "tests_errored",
+            "first_error_type", "first_error_message", "duration_s", "versions"}
+    assert all(keys <= set(r) and r["reproduced"] for r in rows)
+    assert rows[0]["first_error_type"] == "RuntimeError" and "different loop" in rows[0]["first_error_message"]
+    assert rows[0]["versions"]["pytest-asyncio"] and rows[0]["versions"]["postgresql"].startswith("PostgreSQL")
+    assert target.password not in result.all + out.read_text()
+
+
+def test_cli_list_and_unknown_id(run_kit):
+    listed = json.loads(run_kit("scenarios", "list", "--json").out)
+    assert {e["id"] for e in listed} == set(ENTRIES)
+    unknown = run_kit("scenarios", "run", "no-such-entry")
+    assert unknown.code == 2 and "no catalogue entry 'no-such-entry'" in unknown.err
+    assert_no_traceback(unknown.all)
