@@ -40,9 +40,10 @@ def setup_database():
 
 @pytest_asyncio.fixture
 async def db_engine():
-    # Created on this test's loop. NullPool: no connection is kept, so none can be handed to the next
-    # test's loop.
-    engine = create_async_engine(TEST_DATABASE_URL, poolclass=NullPool)
+    # Created on this test's loop, so its pool only ever holds connections opened on this loop; disposed
+    # on this same loop when the test ends, so no connection can be handed to the next test's loop.
+    # (poolclass=NullPool would do as well, at the price of a new connection for every session.)
+    engine = create_async_engine(TEST_DATABASE_URL)
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

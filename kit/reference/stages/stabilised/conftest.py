@@ -2,8 +2,8 @@
 
 - The loop scopes are spelled out in pytest.ini: each test, and every async fixture it uses, runs on the
   test's own loop. The legacy ``event_loop`` fixture is gone (pytest-asyncio 1.x ignored it anyway).
-- No engine at module level: ``db_engine`` creates one per test, on the test's loop, with ``NullPool``
-  (no connection outlives the test), and disposes it on that same loop.
+- No engine at module level: ``db_engine`` creates one per test, on the test's loop, and disposes it on
+  that same loop, so its pooled connections never meet another loop.
 - The schema is created once, by a plain fixture on a loop of its own (``asyncio.run``) that ends with it.
 - ``client`` builds a fresh app whose real ``get_session`` dependency is overridden with a session per
   request on the test's engine, instead of sharing one session between the test and the app.
@@ -44,9 +44,10 @@ def setup_database():
 
 @pytest_asyncio.fixture
 async def db_engine():
-    # Created on this test's loop. NullPool: no connection is kept, so none can be handed to the next
-    # test's loop.
-    engine = create_async_engine(TEST_DATABASE_URL, poolclass=NullPool)
+    # Created on this test's loop, so its pool only ever holds connections opened on this loop; disposed
+    # on this same loop when the test ends, so no connection can be handed to the next test's loop.
+    # (poolclass=NullPool would do as well, at the price of a new connection for every session.)
+    engine = create_async_engine(TEST_DATABASE_URL)
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

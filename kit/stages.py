@@ -1,0 +1,276 @@
+"""The reference suite in stages: the investigation's steps, replayable on a real database.
+
+Each stage (``kit/reference/stages/<name>/``) is a conftest.py + pytest.ini variant of the "genesis" suite;
+``stages.toml`` gives its step, title, the test modules it runs and what each test is expected to do.
+``run_stage`` assembles the stage into a temporary directory, runs it with kit's runner in a scratch
+database and compares every test with the expectation; ``diff_stages`` shows what changed between two steps.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from kit.reference import STAGE_FILES, STAGES_DIR, assemble_stage, stage_config, stage_names
+from kit.runner import CaseResult, run_pytest
+
+__all__ = [
+    "Expectation", "Stage", "StageTest", "StageResult",
+    "stages", "get_stage", "run_stage", "run_stages", "diff_stages", "list_lines", "summary_line",
+]
+
+DEFAULT_TIMEOUT = 120.0
+# Native tracebacks: pytest's own formatting re-parses SQLAlchemy's large modules for every frame, which
+# costs ~0.8 s per error (the original stage has 23) and changes nothing that is recorded.
+RUN_ARGS = ("--tb=native",)
+
+
+def _short(error_type: str | None) -> str | None:
+    return error_type.rsplit(".", 1)[-1] if error_type else None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What one test does in a stage (see the header of stages.toml)."""
+
+    outcome: str
+    phase: str | None = None
+    error_type: str | None = None
+    message: str | None = None
+    also: tuple[str, ...] = ()
+
+    def mismatches(self, case: CaseResult) -> list[str]:
+        """Why ``case`` is not what this expectation says (empty when it is)."""
+        found = []
+        if case.outcome != self.outcome:
+            found.append(f"outcome {case.outcome}, expected {self.outcome}")
+        if self.outcome == "passed":
+            return found
+        if self.phase and case.phase != self.phase:
+            found.append(f"first failure in {case.phase}, expected {self.phase}")
+        if self.error_type and _short(case.error_type) != self.error_type:
+            found.append(f"error {_short(case.error_type)}, expected {self.error_type}")
+        if self.message and not re.search(self.message, case.message or "", re.S):
+            found.append(f"message does not match /{self.message}/")
+        later = [f"{e['phase']}:{_short(e['type'])}" for e in case.errors[1:]]
+        if sorted(later) != sorted(self.also):
+            found.append(f"further failures {later or 'none'}, expected {list(self.also) or 'none'}")
+        return found
+
+    def describe(self) -> str:
+        if self.outcome == "passed":
+            return "passed"
+        where = f" in {self.phase}" if self.phase else ""
+        return f"{self.outcome}{where}: {self.error_type or '?'}" + "".join(f" (+{a})" for a in self.also)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    step: str
+    title: str
+    summary: str
+    modules: tuple[str, ...]
+    expected: dict = field(default_factory=dict, repr=False)  # "module::test" (or "*") -> Expectation
+    path: Path = STAGES_DIR
+
+    def expectation(self, nodeid: str) -> Expectation | None:
+        key = nodeid.split("/")[-1]  # "tests/test_auth.py::test_x" -> "test_auth.py::test_x"
+        return self.expected.get(key) or self.expected.get("*")
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "step": self.step, "title": self.title, "summary": self.summary,
+                "modules": list(self.modules),
+                "expected": {k: asdict(v) for k, v in self.expected.items()}}
+
+
+def _stage(name: str) -> Stage:
+    meta = stage_config(name)
+    expected = {key: Expectation(**{**value, "also": tuple(value.get("also", ()))})
+                for key, value in meta.get("expected", {}).items()}
+    return Stage(name, str(meta["step"]), meta["title"], " ".join(meta.get("summary", "").split()),
+                 tuple(meta["modules"]), expected, STAGES_DIR / name)
+
+
+def stages() -> list[Stage]:
+    """Every stage, in the order of the investigation."""
+    return [_stage(name) for name in stage_names()]
+
+
+def get_stage(name: str) -> Stage:
+    return _stage(name)
+
+
+def suite_of(nodeid: str) -> str:
+    """``tests/test_auth.py::test_x`` -> ``auth``."""
+    module = nodeid.split("::")[0].rsplit("/", 1)[-1]
+    return module.removeprefix("test_").removesuffix(".py")
+
+
+@dataclass
+class StageTest:
+    nodeid: str
+    suite: str
+    outcome: str
+    error_type: str | None
+    message: str | None
+    duration_s: float
+    phase: str | None = None
+    expected: str | None = None        # Expectation.describe(), None when stages.toml says nothing
+    as_expected: bool = True
+    mismatch: str | None = None
+    loops: dict = field(default_factory=dict)
+    fixture_loops: dict = field(default_factory=dict)
+
+
+@dataclass
+class StageResult:
+    stage: str
+    step: str
+    outcome: str                       # the run's: passed | failed | error | timeout
+    passed: int
+    failed: int
+    errors: int
+    duration_s: float
+    as_expected: bool
+    tests: list[StageTest]
+    missing: list[str] = field(default_factory=list)   # tests stages.toml names that did not run
+    output: str = ""                   # masked tail of pytest's output
+    hang_dump: str | None = None
+
+    def as_json(self) -> dict:
+        """The ``kit stage run --json`` document."""
+        return {
+            "stage": self.stage, "step": self.step, "as_expected": self.as_expected,
+            "passed": self.passed, "failed": self.failed, "errors": self.errors,
+            "duration_s": self.duration_s, "missing": self.missing,
+            "tests": [{"nodeid": t.nodeid, "suite": t.suite, "outcome": t.outcome, "error_type": t.error_type,
+                       "message": t.message, "duration_s": t.duration_s, "phase": t.phase,
+                       "expected": t.expected, "as_expected": t.as_expected} for t in self.tests],
+        }
+
+
+def _compare(stage: Stage, cases: list[CaseResult]) -> tuple[list[StageTest], list[str]]:
+    tests = []
+    for case in cases:
+        expectation = stage.expectation(case.nodeid)
+        problems = expectation.mismatches(case) if expectation else ["stages.toml has no expectation for it"]
+        tests.append(StageTest(
+            case.nodeid, suite_of(case.nodeid), case.outcome, case.error_type, case.message,
+            round(case.duration_s, 4), case.phase, expectation.describe() if expectation else None,
+            not problems, "; ".join(problems) or None, case.loops, case.fixture_loops,
+        ))
+    ran = {case.nodeid.split("/")[-1] for case in cases}
+    missing = sorted(key for key in stage.expected if key != "*" and key not in ran)
+    return tests, missing
+
+
+def run_stage(name: str, target, *, timeout: float = DEFAULT_TIMEOUT, record: bool = True) -> StageResult:
+    """Run stage ``name`` in a fresh scratch database on ``target`` (a ``kit.target.Target``) and judge it.
+
+    ``as_expected`` is true when every test did what stages.toml says and every test it names ran.
+    With ``record`` the stage and each test are appended to the run records (kind "stage" and "test").
+    """
+    from kit.target import scratch_database
+
+    stage = get_stage(name)
+    with tempfile.TemporaryDirectory(prefix=f"kit-stage-{name}-") as directory, \
+            scratch_database(target, f"stage_{name}") as database:
+        project = assemble_stage(name, Path(directory))
+        run = run_pytest(project, database.url, args=RUN_ARGS, timeout=timeout)
+    tests, missing = _compare(stage, run.cases)
+    as_expected = run.outcome != "timeout" and bool(tests) and not missing and all(t.as_expected for t in tests)
+    result = StageResult(
+        stage.name, stage.step, run.outcome, run.count("passed"), run.count("failed"),
+        run.count("error") + run.count("timeout"), run.duration_s, as_expected, tests, missing,
+        run.output[-4000:], run.hang_dump,
+    )
+    if record:
+        _record(result, target, run.config)
+    return result
+
+
+def run_stages(names: list[str] | None, target, *, timeout: float = DEFAULT_TIMEOUT, record: bool = True,
+               progress=None) -> list[StageResult]:
+    """Run several stages (all, in order, by default) one after the other."""
+    results = []
+    for name in names or stage_names():
+        result = run_stage(name, target, timeout=timeout, record=record)
+        results.append(result)
+        (progress or _print_progress)(result)
+    return results
+
+
+def _record(result: StageResult, target, config: dict) -> None:
+    from kit.records import RunRecord, append_records, new_run_id
+    from kit.target import server_version
+    from kit.versions import collect_versions
+
+    versions = {**collect_versions(server_version(target)),
+                **{k: v for k, v in config.items() if k in ("pytest", "pytest-asyncio", "sqlalchemy", "asyncpg")}}
+    run_id = new_run_id()
+    first = next((t for t in result.tests if t.outcome in ("failed", "error", "timeout")), None)
+    records = [RunRecord("stage", result.stage, result.outcome, variant=result.step,
+                         error_type=first.error_type if first else None,
+                         error_message=first.message if first else None, duration_s=result.duration_s,
+                         versions=versions, target_kind=target.kind, run_id=run_id,
+                         details={"as_expected": result.as_expected, "passed": result.passed,
+                                  "failed": result.failed, "errored": result.errors, "missing": result.missing})]
+    records += [RunRecord("test", t.nodeid, t.outcome, variant=f"stage/{result.stage}", phase=t.phase,
+                          error_type=t.error_type, error_message=t.message, duration_s=t.duration_s,
+                          loops={"phases": t.loops, "fixtures": t.fixture_loops}, versions=versions,
+                          target_kind=target.kind, run_id=run_id,
+                          details={"suite": t.suite, "expected": t.expected, "as_expected": t.as_expected})
+                for t in result.tests]
+    append_records(records)
+
+
+def diff_stages(before: str, after: str, *, context: int = 3) -> str:
+    """A unified diff of two stages: conftest.py, pytest.ini, and the test modules each runs."""
+    first, second = get_stage(before), get_stage(after)
+    chunks = []
+    if first.modules != second.modules:
+        chunks.append(f"test modules: {', '.join(first.modules)} -> {', '.join(second.modules)}\n")
+    for filename in STAGE_FILES:
+        a = (first.path / filename).read_text().splitlines(keepends=True)
+        b = (second.path / filename).read_text().splitlines(keepends=True)
+        chunks.extend(difflib.unified_diff(a, b, f"{before}/{filename}", f"{after}/{filename}", n=context))
+    text = "".join(chunks)
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def list_lines() -> list[str]:
+    """``kit stage list``: one line per stage."""
+    lines = []
+    for stage in stages():
+        outcomes = {}
+        for key, value in stage.expected.items():
+            if key != "*":
+                outcomes[value.outcome] = outcomes.get(value.outcome, 0) + 1
+        default = stage.expected.get("*")
+        expect = (", ".join(f"{n} {o}" for o, n in outcomes.items())
+                  + (f", others {default.describe()}" if default else "")).strip(", ")
+        lines.append(f"{stage.name:<11} {stage.step:<4} {stage.title:<34} "
+                     f"{'+'.join(suite_of(m) for m in stage.modules):<22} {expect}")
+    return lines
+
+
+def summary_line(result: StageResult) -> str:
+    """One line for a finished stage run."""
+    verdict = "as expected" if result.as_expected else "UNEXPECTED"
+    return (f"{result.stage:<11} {result.step:<4} {result.passed:>3} passed {result.failed:>3} failed "
+            f"{result.errors:>3} errors  {result.duration_s:5.1f} s  {verdict}")
+
+
+def _print_progress(result: StageResult) -> None:
+    print(summary_line(result), file=sys.stderr, flush=True)
+    for test in result.tests:
+        if not test.as_expected:
+            print(f"    {test.nodeid}: {test.mismatch}", file=sys.stderr, flush=True)
+    for key in result.missing:
+        print(f"    {key}: expected in stages.toml but did not run", file=sys.stderr, flush=True)
+
