@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from kit.records import load_records
 from kit.target import Target, resolve_target
 
-__all__ = ["setup", "target", "records", "checks_table", "IPYTEST_ADDOPTS"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["setup", "target", "records", "checks_table", "scenario_table", "loops_table", "IPYTEST_ADDOPTS"]
 
 IPYTEST_ADDOPTS = ("-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
                    "-o", "asyncio_mode=auto",
@@ -56,3 +60,30 @@ def checks_table(result):
     frame = pd.DataFrame([vars(c) for c in result.checks])
     frame["ms"] = (frame.pop("seconds") * 1000).round(1)
     return frame[["name", "ok", "ms", "error"]]
+
+
+def scenario_table(results) -> "pd.DataFrame":
+    """One row per entry and variant: outcome, whether it behaved as the catalogue says, first error."""
+    import pandas as pd
+
+    frame = pd.DataFrame([{
+        "entry": r.scenario, "variant": r.variant, "outcome": r.outcome, "as expected": r.reproduced,
+        "passed": r.tests_passed, "failed": r.tests_failed, "errored": r.tests_errored,
+        "first error": (r.first_error_type or "").rsplit(".", 1)[-1],
+        "message": (r.first_error_message or "")[:110], "seconds": r.duration_s,
+    } for r in results])
+    return frame
+
+
+def loops_table(result) -> "pd.DataFrame":
+    """Per test of one variant: the loop of each phase and fixture, and the outcome."""
+    import pandas as pd
+
+    rows = []
+    for test in result.tests:
+        row = {"test": test["nodeid"].split("::")[-1], "outcome": test["outcome"],
+               "error": (test["error_type"] or "").rsplit(".", 1)[-1]}
+        row.update({f"{phase} loop": ",".join(loops) for phase, loops in test["loops"].items()})
+        row.update({f"fixture {name}": loop for name, loop in test["fixture_loops"].items()})
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("")

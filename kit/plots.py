@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["probe_figure"]
+__all__ = ["probe_figure", "catalogue_heatmap", "durations_figure"]
 
 
 def probe_figure(result, history=None):
@@ -32,5 +32,58 @@ def probe_figure(result, history=None):
         right.bar(["p50", "p95"], [lat["p50"], lat["p95"]], color="#0969da")
     right.set_ylabel("ms per query")
     right.set_title(f"latency of `select 1` ({result.latency_ms['n']} queries this run)")
+    fig.tight_layout()
+    return fig
+
+
+OUTCOME_COLOURS = {"passed": "#2da44e", "failed": "#cf222e", "error": "#bc4c00", "timeout": "#8250df"}
+
+
+def catalogue_heatmap(results):
+    """Entry x variant, coloured by outcome, marked ✓ where the variant behaved as the catalogue says."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    entries = list(dict.fromkeys(r.scenario for r in results))
+    variants = list(dict.fromkeys(r.variant for r in results))
+    by_key = {(r.scenario, r.variant): r for r in results}
+    fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(entries) + 1.2))
+    for y, entry in enumerate(entries):
+        for x, variant in enumerate(variants):
+            r = by_key.get((entry, variant))
+            if r is None:
+                continue
+            ax.add_patch(plt.Rectangle((x, y), 0.96, 0.92, color=OUTCOME_COLOURS.get(r.outcome, "#6e7781")))
+            label = ("✓ " if r.reproduced else "✗ ") + ((r.first_error_type or "").rsplit(".", 1)[-1] or r.outcome)
+            ax.text(x + 0.48, y + 0.46, label, ha="center", va="center", color="white", fontsize=8)
+    ax.set_xlim(0, len(variants))
+    ax.set_ylim(len(entries), 0)
+    ax.set_xticks([i + 0.48 for i in range(len(variants))], variants)
+    ax.set_yticks([i + 0.46 for i in range(len(entries))], entries, fontsize=8)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.legend(handles=[Patch(color=c, label=o) for o, c in OUTCOME_COLOURS.items()], ncol=4, fontsize=8,
+              loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def durations_figure(results):
+    """Wall time of each variant's pytest run (broken and fixed side by side)."""
+    import matplotlib.pyplot as plt
+
+    entries = list(dict.fromkeys(r.scenario for r in results))
+    variants = list(dict.fromkeys(r.variant for r in results))
+    fig, ax = plt.subplots(figsize=(9, 0.28 * len(entries) + 1.2))
+    height = 0.8 / max(1, len(variants))
+    for offset, variant in enumerate(variants):
+        times = [next((r.duration_s for r in results if r.scenario == e and r.variant == variant), 0) for e in entries]
+        ax.barh([i + offset * height for i in range(len(entries))], times, height=height, label=variant,
+                color="#cf222e" if variant == "broken" else "#2da44e")
+    ax.set_yticks([i + height / 2 for i in range(len(entries))], entries, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds per pytest run (including interpreter start and a fresh database)")
+    ax.legend()
     fig.tight_layout()
     return fig
