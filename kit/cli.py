@@ -107,6 +107,27 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 1 if unexpected else 0
 
 
+# -- kit stage ------------------------------------------------------------------------------
+def cmd_stage(args: argparse.Namespace) -> int:
+    from kit import stages
+
+    if args.action == "list":
+        print(json.dumps([s.as_dict() for s in stages.stages()], indent=2) if args.json
+              else "\n".join(stages.list_lines()))
+        return 0
+    if args.action == "diff":
+        sys.stdout.write(stages.diff_stages(args.before, args.after))
+        return 0
+    result = stages.run_stage(args.stage, _target(args), timeout=args.timeout)
+    print(stages.summary_line(result))
+    for test in result.tests:
+        if not test.as_expected:
+            print(f"    {test.nodeid}: {test.mismatch}")
+    if args.json:
+        _write_json(args.json, result.as_json())
+    return 0 if result.as_expected else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -146,6 +167,19 @@ def build_parser() -> argparse.ArgumentParser:
     sc_run.add_argument("--timeout", type=float, default=None, help="seconds per variant (default: the entry's, else 120)")
     sc_run.add_argument("--json", metavar="FILE", help="write the results as a JSON list ('-' for stdout)")
     sc.set_defaults(func=cmd_scenarios)
+
+    st = sub.add_parser("stage", help="steps 2.2-4.3: the reference API's suite in stages")
+    st_sub = st.add_subparsers(dest="action", required=True)
+    st_list = st_sub.add_parser("list", help="the stages, in the order of the investigation")
+    st_list.add_argument("--json", action="store_true")
+    st_run = with_target(st_sub.add_parser("run", help="run the suite at one stage in a fresh database"))
+    st_run.add_argument("stage")
+    st_run.add_argument("--timeout", type=float, default=120, help="seconds (default 120)")
+    st_run.add_argument("--json", metavar="FILE", help="write the per-test results ('-' for stdout)")
+    st_diff = st_sub.add_parser("diff", help="the conftest diff between two stages")
+    st_diff.add_argument("before", metavar="FROM")
+    st_diff.add_argument("after", metavar="TO")
+    st.set_defaults(func=cmd_stage)
     return parser
 
 

@@ -56,6 +56,11 @@ def select_notebooks(names: list[str] | None = None, directory: Path | None = No
     return chosen
 
 
+def _one_line(text: str | None, width: int = 160) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
 def investigate(target: Target, out: Path, notebooks: list[str] | None = None, timeout: float = 900) -> InvestigateSummary:
     """Execute the notebooks against ``target`` and write ``out/<name>.ipynb``, ``.html`` and ``index.html``."""
     import nbformat
@@ -82,7 +87,7 @@ def investigate(target: Target, out: Path, notebooks: list[str] | None = None, t
         result.notebook_path = str(executed)
         result.html_path = str(render_notebook(notebook, result, context, out / f"{path.stem}.html"))
         summary.results.append(result)
-        verdict = "ok" if result.ok else f"FAILED at cell {result.failed_cell}: {result.error}"
+        verdict = "ok" if result.ok else f"FAILED at cell {result.failed_cell}: {_one_line(result.error)}"
         print(f" {verdict} ({result.seconds:.1f} s)", flush=True)
         append_records([RunRecord("notebook", path.stem, "passed" if result.ok else "failed",
                                   error_message=result.error, duration_s=result.seconds, versions=context["versions"],
@@ -91,5 +96,6 @@ def investigate(target: Target, out: Path, notebooks: list[str] | None = None, t
     failed = [r for r in summary.results if not r.ok]
     print(f"reports: {summary.index}  ({len(summary.results) - len(failed)} passed, {len(failed)} failed)")
     for r in failed:
-        print(f"kit: notebook {r.name} failed at cell {r.failed_cell}: {r.error}", file=sys.stderr)
+        print(f"kit: notebook {r.name} failed at cell {r.failed_cell}: {_one_line(r.error)} "
+              f"(the report {r.html_path} shows the whole error)", file=sys.stderr)
     return summary

@@ -17,7 +17,8 @@ from kit.target import Target, resolve_target
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["setup", "target", "records", "checks_table", "scenario_table", "loops_table", "IPYTEST_ADDOPTS"]
+__all__ = ["setup", "target", "records", "checks_table", "scenario_table", "loops_table", "stage_table",
+           "scratch_database", "IPYTEST_ADDOPTS"]
 
 IPYTEST_ADDOPTS = ("-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
                    "-o", "asyncio_mode=auto",
@@ -87,3 +88,32 @@ def loops_table(result) -> "pd.DataFrame":
         row.update({f"fixture {name}": loop for name, loop in test["fixture_loops"].items()})
         rows.append(row)
     return pd.DataFrame(rows).fillna("")
+
+
+def stage_table(result) -> "pd.DataFrame":
+    """Per test of one stage run: suite, outcome, first failing phase, error and message, as recorded."""
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "test": t.nodeid.split("::")[-1], "suite": t.suite, "outcome": t.outcome, "phase": t.phase or "",
+        "error": (t.error_type or "").rsplit(".", 1)[-1], "message": (t.message or "")[:100],
+        "seconds": round(t.duration_s, 3), "as the report says": t.as_expected,
+    } for t in result.tests])
+
+
+def scratch_database(label: str) -> str:
+    """A fresh database for this kernel's inline ``%%ipytest`` replays, exported as ``DATABASE_URL``.
+
+    Replays create and drop tables; they must never do that in the target database itself (it may be
+    your docker test-db). The database is dropped when the kernel exits.
+    """
+    import atexit
+
+    from kit.aio import run_sync
+    from kit.target import create_database, drop_database
+
+    base = target()
+    scratch = run_sync(create_database(base, label))
+    atexit.register(lambda: run_sync(drop_database(base, scratch)))
+    os.environ["DATABASE_URL"] = scratch.url
+    return scratch.masked

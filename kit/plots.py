@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["probe_figure", "catalogue_heatmap", "durations_figure"]
+__all__ = ["probe_figure", "catalogue_heatmap", "durations_figure", "road_to_green"]
 
 
 def probe_figure(result, history=None):
@@ -85,5 +85,35 @@ def durations_figure(results):
     ax.invert_yaxis()
     ax.set_xlabel("seconds per pytest run (including interpreter start and a fresh database)")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+SUITE_COLOURS = {"auth": "#0969da", "business": "#bf8700", "coaching": "#8250df"}
+
+
+def road_to_green(results):
+    """Left: passing tests per stage, stacked by suite, over the tests that ran. Right: time per stage."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.6, 1]})
+    labels = [f"{r.step}\n{r.stage}" for r in results]
+    bottoms = [0] * len(results)
+    for suite, colour in SUITE_COLOURS.items():
+        counts = [sum(t.outcome == "passed" and t.suite == suite for t in r.tests) for r in results]
+        left.bar(labels, counts, bottom=bottoms, color=colour, label=suite)
+        bottoms = [b + c for b, c in zip(bottoms, counts)]
+    totals = [len(r.tests) for r in results]
+    left.plot(labels, totals, "k_", markersize=28, mew=2, label="tests run")
+    for x, (passed, total) in enumerate(zip(bottoms, totals)):
+        left.annotate(f"{passed}/{total}", (x, max(passed, total)), xytext=(0, 4), textcoords="offset points",
+                      ha="center", fontsize=8)
+    left.set_ylabel("passing tests")
+    left.set_title("the road to green")
+    left.legend(fontsize=8, loc="upper left")
+    right.barh(labels, [r.duration_s for r in results], color="#6e7781")
+    right.invert_yaxis()
+    right.set_xlabel("seconds (pytest subprocess, fresh database)")
+    right.set_title("time per stage")
     fig.tight_layout()
     return fig

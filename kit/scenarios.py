@@ -9,6 +9,7 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
 
     id = "module-engine-per-test-loop"
     title = "..."
+    timeout = 60               # optional: seconds before the runner kills the run (hang entries use ~10)
     kind = "pytest"            # or "notebook": the variant's cells*.py files (``# %%``-separated cells,
                                # in name order) run as a notebook in a real kernel
     explanation = "..."        # why it happens, 3-6 sentences
@@ -18,7 +19,6 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
     error_type = "RuntimeError"          # exception class name (last dotted part), or "timeout"
     message = "attached to a different loop"   # regex searched in the message
     phase = "call"             # setup | call | teardown | log | any
-    timeout = 60               # optional: seconds before the runner kills the run (hang entries use ~10)
     [[secondary]]              # fallout later in the same run
     error_type = "InterfaceError"
     message = "another operation is in progress"

@@ -1,0 +1,77 @@
+"""The reference API's suite at every stage of the investigation, on the real embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import assert_no_traceback
+from kit import stages
+
+
+@pytest.fixture(scope="module")
+def runs(target):
+    return {r.stage: r for r in stages.run_stages(None, target, record=False)}
+
+
+def _by_test(result):
+    return {t.nodeid.split("::")[-1]: t for t in result.tests}
+
+
+def test_every_stage_behaves_as_the_report_says(runs):
+    assert list(runs) == ["original", "simplified", "stabilised", "auth", "full"]
+    for result in runs.values():
+        assert result.as_expected, [(t.nodeid, t.mismatch) for t in result.tests if not t.as_expected]
+
+
+def test_original_fails_with_the_interface_error(runs):
+    original = runs["original"]
+    assert original.passed == 0
+    kinds = {t.error_type.rsplit(".", 1)[-1] for t in original.tests if t.error_type}
+    assert "InterfaceError" in kinds
+    assert any("another operation is in progress" in (t.message or "") for t in original.tests)
+
+
+def test_simplified_keeps_the_interface_error_and_register_hits_a_different_loop(runs):
+    simplified = _by_test(runs["simplified"])
+    register = simplified["test_register_user"]
+    assert register.outcome == "failed" and register.error_type == "RuntimeError"
+    assert "attached to a different loop" in register.message
+    assert any((t.error_type or "").endswith("InterfaceError") for t in simplified.values())
+
+
+def test_stabilised_makes_register_pass(runs):
+    assert _by_test(runs["stabilised"])["test_register_user"].outcome == "passed"
+
+
+def test_auth_stage_passes_every_auth_test(runs):
+    auth = runs["auth"]
+    assert auth.passed == len(auth.tests) >= 6 and {t.suite for t in auth.tests} == {"auth"}
+
+
+def test_full_stage_passes_the_whole_suite_and_exercises_the_app(runs):
+    full = runs["full"]
+    assert full.failed == full.errors == 0
+    per_suite = {suite: sum(t.suite == suite and t.outcome == "passed" for t in full.tests)
+                 for suite in ("auth", "business", "coaching")}
+    assert per_suite["auth"] >= 6 and per_suite["business"] >= 5 and per_suite["coaching"] >= 5
+    passed = {name for name, t in _by_test(full).items() if t.outcome == "passed"}
+    # the app's own behaviour: register, duplicate refused, login, bad password refused, token required
+    assert {"test_register_user", "test_register_duplicate_email_refused", "test_login_returns_bearer_token",
+            "test_login_bad_password_refused", "test_me_with_token", "test_me_without_token"} <= passed
+
+
+def test_stage_cli_contract(target, run_kit, tmp_path):
+    out = tmp_path / "simplified.json"
+    result = run_kit("stage", "run", "simplified", "--json", str(out))
+    assert result.code == 0, result.all
+    payload = json.loads(out.read_text())
+    assert {"stage", "passed", "failed", "errors", "tests"} <= set(payload) and payload["stage"] == "simplified"
+    assert all({"nodeid", "suite", "outcome", "error_type", "message", "duration_s"} <= set(t) for t in payload["tests"])
+    assert payload["failed"] == 2 and target.password not in result.all + out.read_text()
+    diff = run_kit("stage", "diff", "simplified", "stabilised")
+    assert diff.code == 0 and diff.out.startswith("--- simplified/conftest.py")
+    unknown = run_kit("stage", "run", "nope")
+    assert unknown.code == 2 and "no stage 'nope'" in unknown.err
+    assert_no_traceback(unknown.all)
