@@ -128,6 +128,22 @@ def cmd_stage(args: argparse.Namespace) -> int:
     return 0 if result.as_expected else 1
 
 
+# -- kit diagnose --------------------------------------------------------------------------
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from kit.diagnose import render_text, run_diagnosis
+
+    diagnosis = run_diagnosis(Path(args.path), args.url, args=args.pytest_args, timeout=args.timeout,
+                              allow_any_database=args.allow_any_database)
+    print(render_text(diagnosis))
+    if args.json:
+        _write_json(args.json, diagnosis.as_dict())
+    if args.html:
+        from kit.diagnose_report import write_html
+
+        print(f"report: {write_html(diagnosis, Path(args.html))}")
+    return 1 if diagnosis.findings else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -180,6 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     st_diff.add_argument("before", metavar="FROM")
     st_diff.add_argument("after", metavar="TO")
     st.set_defaults(func=cmd_stage)
+
+    dg = with_target(sub.add_parser(
+        "diagnose", help="run your own suite with kit's recorder and name the loop/session conflicts it shows",
+        description="Run the pytest suite at PATH (in PATH, with its own configuration) with kit's recorder and "
+                    "classify every failure against the catalogue. Database: $DATABASE_URL as is when set; with "
+                    "--url or the embedded server, a fresh scratch database exported as DATABASE_URL. Exit code "
+                    "0: no findings, 1: findings, 2: the suite could not be run."))
+    dg.add_argument("path", help="the project directory (where you would run pytest)")
+    dg.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed to pytest after `--`")
+    dg.add_argument("--timeout", type=float, default=600, help="seconds before the run is killed (default 600)")
+    dg.add_argument("--json", metavar="FILE", help="write the findings as JSON ('-' for stdout)")
+    dg.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with the loop timeline")
+    dg.set_defaults(func=cmd_diagnose)
     return parser
 
 

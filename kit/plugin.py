@@ -105,7 +105,9 @@ class Recorder:
             return None
         try:
             if loop not in self._labels:
-                self._labels[loop] = f"L{len(self._labels) + len(self._closed_labels) + 1}"
+                # a counter, not len(): a collected loop's label must never be handed to a new loop
+                self._label_count = getattr(self, "_label_count", 0) + 1
+                self._labels[loop] = f"L{self._label_count}"
             return self._labels[loop]
         except TypeError:
             return None
@@ -152,7 +154,7 @@ class Recorder:
             loop = self._current_loop_label()
             self._connections[id(dbapi_connection)] = loop or "?"
             self.emit("pool", action="connect", conn=id(dbapi_connection), loop=loop, nodeid=self.nodeid,
-                      phase=self.phase)
+                      phase=self.phase, thread=threading.current_thread().name)
 
         def on_checkout(dbapi_connection, _record, _proxy) -> None:
             loop = self._current_loop_label()
@@ -165,6 +167,63 @@ class Recorder:
         event.listen(Pool, "checkout", on_checkout)
         self._restore.append(lambda: (event.remove(Pool, "connect", on_connect),
                                       event.remove(Pool, "checkout", on_checkout)))
+        self._install_session_events(event)
+
+    def _install_session_events(self, event) -> None:
+        """Evidence for kit diagnose: connections never returned (named in a hang dump), one connection
+        used by two tasks at once (a shared AsyncSession under gather), and a session joined to a test's
+        outer transaction that rolled it back for real (rollback-per-test isolation undone)."""
+        from sqlalchemy.engine import Connection, Engine
+        from sqlalchemy.orm import Session
+        from sqlalchemy.pool import Pool
+
+        self._checked_out: dict[int, str] = {}
+        in_flight: dict[int, Any] = {}
+
+        def on_pool_checkout(dbapi_connection, _record, _proxy) -> None:
+            self._checked_out[id(dbapi_connection)] = (f"{self.nodeid or 'outside tests'} ({self.phase or '-'}) "
+                                                       f"on {self._current_loop_label() or '?'}")
+
+        def on_checkin(dbapi_connection, _record) -> None:
+            self._checked_out.pop(id(dbapi_connection), None)
+            in_flight.pop(id(dbapi_connection), None)
+
+        def before_execute(conn, _cursor, statement, *_args) -> None:
+            try:
+                task, key = asyncio.current_task(), id(conn.connection.dbapi_connection)
+            except Exception:  # noqa: BLE001 - no running loop (a sync engine) or no connection
+                return
+            other = in_flight.get(key)
+            if task is not None and other is not None and other is not task and not other.done():
+                self.emit("pool", action="concurrent-use", conn=key, nodeid=self.nodeid, phase=self.phase,
+                          loop=self._current_loop_label(), tasks=[other.get_name(), task.get_name()],
+                          statement=_mask(str(statement))[:200])
+            in_flight[key] = task
+
+        def after_execute(conn, *_args) -> None:
+            try:
+                in_flight.pop(id(conn.connection.dbapi_connection), None)
+            except Exception:  # noqa: BLE001
+                pass
+
+        def on_error(context) -> None:
+            try:
+                in_flight.pop(id(context.connection.connection.dbapi_connection), None)
+            except Exception:  # noqa: BLE001
+                pass
+
+        def after_rollback(session) -> None:
+            bind = session.bind
+            if isinstance(bind, Connection) and not bind.in_transaction():
+                self.emit("pool", action="joined-rollback", nodeid=self.nodeid, phase=self.phase,
+                          mode=getattr(session, "join_transaction_mode", None))
+
+        listeners = [(Pool, "checkout", on_pool_checkout), (Pool, "checkin", on_checkin),
+                     (Engine, "before_cursor_execute", before_execute), (Engine, "after_cursor_execute", after_execute),
+                     (Engine, "handle_error", on_error), (Session, "after_rollback", after_rollback)]
+        for target, name, fn in listeners:
+            event.listen(target, name, fn)
+        self._restore.append(lambda: [event.remove(t, n, f) for t, n, f in listeners])
 
     def _install_dump_handlers(self) -> None:
         """On SIGUSR1, dump every thread's stack and every pending task's stack (kit's runner on timeout)."""
@@ -183,6 +242,10 @@ class Recorder:
                     lines.append(f"task on {label}: {task.get_name()} {task.get_coro()!r}")
                     lines.extend("    " + line for frame in task.get_stack(limit=8)
                                  for line in traceback.format_stack(frame, limit=1)[0].rstrip().splitlines())
+                    lines.extend("    awaiting " + where for where in _awaiting(task.get_coro()))
+            lines.extend(f"async generator (fixture?) awaiting {where}" for where in _suspended_async_generators())
+            lines.extend(f"connection still checked out, taken in {where}"
+                         for where in getattr(self, "_checked_out", {}).values())
             dump.write("\n".join(lines) + "\n\n")
             dump.flush()
 
@@ -268,6 +331,31 @@ class Recorder:
                 pass
         self.emit("end")
         self._handle.close()
+
+
+def _awaiting(coro, limit: int = 12) -> list[str]:
+    """Where a suspended coroutine waits: ``file:line in name`` down its ``cr_await`` chain (task stacks
+    stop at the outermost coroutine, so a hang in a fixture's ``drop_all`` would not show otherwise)."""
+    found = []
+    while coro is not None and len(found) < limit:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            found.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return found
+
+
+def _suspended_async_generators() -> list[str]:
+    """Innermost frames of async generators suspended in an ``await`` (an async fixture's teardown):
+    a task awaiting ``gen.__anext__()`` does not lead to them through ``cr_await``."""
+    import gc
+    import types
+
+    found = []
+    for obj in gc.get_objects():
+        if isinstance(obj, types.AsyncGeneratorType) and obj.ag_running and obj.ag_await is not None:
+            found.append(" <- ".join(reversed(_awaiting(obj))))
+    return found[:10]
 
 
 def _collect_error_type(text: str) -> str:
