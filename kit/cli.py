@@ -95,13 +95,19 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
             for s in entries:
                 print(f"{s.id:<36} {s.symptom.error_type:<18} {s.title}")
         return 0
-    from kit.reproduce import run_scenarios
+    from kit.reproduce import DATABASE_GONE, run_scenarios
 
     variants = VARIANTS if args.variant == "both" else (args.variant,)
     results = run_scenarios(args.ids or None, _target(args), variants, jobs=args.jobs, timeout=args.timeout)
     if args.json:
         _write_json(args.json, [r.as_dict() for r in results])
     unexpected = [r for r in results if not r.reproduced]
+    gone = [r for r in results if r.first_error_type == DATABASE_GONE]
+    if gone:
+        print(f"kit: the database went away during the run: {len(gone)} of {len(results)} variants could not run "
+              f"and are recorded as failed ({gone[0].first_error_message}). The {len(results) - len(gone)} runs "
+              "already done are recorded. Check the server (`kit db status`, or your docker test-db) and run "
+              "the command again.", file=sys.stderr)
     print(f"{len(results) - len(unexpected)} of {len(results)} variants behaved as the catalogue says"
           + (f"; unexpected: {', '.join(f'{r.scenario}/{r.variant}' for r in unexpected)}" if unexpected else ""))
     return 1 if unexpected else 0

@@ -8,6 +8,8 @@ the same kit state directory, hence the same warm embedded server, otherwise).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sys
 import time
@@ -20,7 +22,7 @@ from kit.kernel import execute_notebook, failed_cell
 from kit.masking import mask_text
 from kit.paths import data_dir, notebooks_dir
 from kit.records import RunRecord, append_records, new_run_id
-from kit.report import NotebookResult, render_notebook, write_index
+from kit.report import NotebookResult, render_notebook, write_index, write_masked
 from kit.target import Target
 from kit.versions import collect_versions
 
@@ -63,10 +65,39 @@ def _one_line(text: str | None, width: int = 160) -> str:
 
 def investigate(target: Target, out: Path, notebooks: list[str] | None = None, timeout: float = 900) -> InvestigateSummary:
     """Execute the notebooks against ``target`` and write ``out/<name>.ipynb``, ``.html`` and ``index.html``."""
-    import nbformat
-
     paths = select_notebooks(notebooks)
     out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out, wait=timeout * len(paths)):
+        return _investigate(target, out, paths, timeout)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path, wait: float):
+    """One ``kit investigate`` writes a report directory at a time; a second one waits its turn."""
+    with open(out / ".kit-investigate.lock", "a+") as handle:
+        deadline = time.monotonic() + wait
+        announced = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise NotebookError(f"Another kit investigate kept {out}/ busy for {wait:.0f} s. Wait for it "
+                                        "to finish, or give this run its own directory with --out.") from None
+                if not announced:
+                    print(f"kit investigate: another run is writing {out}/; waiting for it (or use --out)", flush=True)
+                    announced = True
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _investigate(target: Target, out: Path, paths: list[Path], timeout: float) -> InvestigateSummary:
+    import nbformat
+
     os.environ["KIT_DATA_DIR"] = str(data_dir())
     if target.kind == "url":
         os.environ["DATABASE_URL"] = target.url
@@ -83,7 +114,7 @@ def investigate(target: Target, out: Path, notebooks: list[str] | None = None, t
         result = NotebookResult(path.stem, error is None and cell is None, round(time.monotonic() - started, 2),
                                 cell, mask_text(error or cell_error))
         executed = out / path.name
-        executed.write_text(mask_text(nbformat.writes(notebook)) or "", encoding="utf-8")
+        write_masked(executed, nbformat.writes(notebook))
         result.notebook_path = str(executed)
         result.html_path = str(render_notebook(notebook, result, context, out / f"{path.stem}.html"))
         summary.results.append(result)

@@ -16,13 +16,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kit.errors import TargetError
 from kit.records import RunRecord, append_records, new_run_id
 from kit.runner import PytestRun, parse_events, run_pytest
 from kit.scenarios import VARIANTS, Scenario, Symptom, assemble, get_scenario, catalogue
 from kit.target import Target, scratch_database, server_version
 from kit.versions import collect_versions
 
-__all__ = ["VariantResult", "run_variant", "run_scenarios", "symptom_seen"]
+__all__ = ["VariantResult", "run_variant", "run_scenarios", "symptom_seen", "DATABASE_GONE"]
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -106,8 +107,50 @@ def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, 
                      output=error or cell_error or "")
 
 
-def run_variant(scenario: Scenario, variant: str, target: Target, timeout: float | None = None) -> VariantResult:
-    """Run one variant of one entry in a fresh database and judge it."""
+DATABASE_GONE = "DatabaseGone"
+
+
+def _database_gone(scenario: Scenario, variant: str, error: Exception) -> VariantResult:
+    return VariantResult(scenario.id, variant, "error", False, 0, 0, 0, DATABASE_GONE,
+                         f"the database went away: {error}", 0.0)
+
+
+def _reachable(target: Target) -> bool:
+    from kit.aio import run_sync
+    from kit.target import connect
+
+    async def ping() -> None:
+        conn = await connect(target, timeout=3)
+        await conn.close()
+
+    try:
+        run_sync(ping())
+    except TargetError:
+        return False
+    return True
+
+
+def run_variant(scenario: Scenario, variant: str, target: Target, timeout: float | None = None,
+                python: str | None = None) -> VariantResult:
+    """Run one variant of one entry in a fresh database and judge it.
+
+    ``python`` is the interpreter that runs pytest (default: kit's own); ``kit matrix`` passes the one of
+    each version environment. Notebook entries always run in kit's own kernel.
+
+    When the server cannot be reached (before the run, or it vanished during it), the result is an
+    ``error`` whose type is ``DatabaseGone``: not a verdict on the entry.
+    """
+    try:
+        result = _run_variant(scenario, variant, target, timeout, python)
+    except TargetError as error:
+        return _database_gone(scenario, variant, error)
+    if not result.reproduced and not _reachable(target):
+        return _database_gone(scenario, variant, TargetError(f"{target.masked} stopped answering during the run"))
+    return result
+
+
+def _run_variant(scenario: Scenario, variant: str, target: Target, timeout: float | None,
+                 python: str | None = None) -> VariantResult:
     limit = timeout or scenario.timeout or DEFAULT_TIMEOUT
     with tempfile.TemporaryDirectory(prefix=f"kit-{scenario.id}-{variant}-") as directory, \
             scratch_database(target, f"{scenario.id}_{variant}") as database:
@@ -115,7 +158,7 @@ def run_variant(scenario: Scenario, variant: str, target: Target, timeout: float
         if scenario.kind == "notebook":
             run = _run_notebook_variant(scenario, project, database.url, limit)
         else:
-            run = run_pytest(project, database.url, timeout=limit)
+            run = run_pytest(project, database.url, timeout=limit, python=python)
     reproduced = (symptom_seen(scenario.symptom, run) if variant == "broken"
                   else run.outcome == "passed" and run.count("passed") > 0)
     error_type, message = _first_error(run)

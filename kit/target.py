@@ -158,13 +158,49 @@ async def connect(target: Target, timeout: float = 5.0):
         raise explain_connection_error(exc, target, timeout) from None
 
 
+_SCRATCH = re.compile(r"^kit_test_.*_(\d+)_[0-9a-f]{8}$")
+_orphans_checked: set[str] = set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _drop_orphans(conn) -> list[str]:
+    """Drop scratch databases whose kit process is gone (killed mid-run). Busy ones are left alone."""
+    dropped = []
+    for row in await conn.fetch("select datname from pg_database where datname like 'kit\\_test\\_%'"):
+        match = _SCRATCH.match(row["datname"])
+        if match and not _alive(int(match.group(1))):
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}"')
+                dropped.append(row["datname"])
+            except Exception:  # noqa: BLE001 - in use: not an orphan after all
+                continue
+    return dropped
+
+
 async def create_database(target: Target, label: str, template: str | None = None) -> Target:
-    """Create a fresh, uniquely named database on the target's server and return a target for it."""
+    """Create a fresh, uniquely named database on the target's server and return a target for it.
+
+    The name carries this process id, so a later run can tell the databases of a killed kit from live ones
+    and drop them (once per server and process, before the first creation).
+    """
     target.require_test_database("create a database")
     safe = re.sub(r"[^a-z0-9_]", "_", label.lower())[:30]
-    name = f"kit_test_{safe}_{secrets.token_hex(4)}"
+    name = f"kit_test_{safe}_{os.getpid()}_{secrets.token_hex(4)}"
     conn = await connect(target)
     try:
+        server = f"{target.host}:{target.port}"
+        if server not in _orphans_checked:
+            _orphans_checked.add(server)
+            await _drop_orphans(conn)
         clause = f' TEMPLATE "{template}"' if template else ""
         await conn.execute(f'CREATE DATABASE "{name}"{clause}')
     finally:

@@ -1,0 +1,183 @@
+"""Faults against real processes: the server killed mid-run, kit killed mid-run, two kits at once,
+secrets in URLs, and the destructive-operation guard. Run alone with ``pytest -m faults``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, assert_no_traceback
+from kit.aio import run_sync
+from kit.embedded import EmbeddedServer
+from kit.records import load_records
+from kit.target import Target, connect
+
+pytestmark = pytest.mark.faults
+FAST = ["strict-mode-async-fixture", "fixture-loop-scope-mismatch", "expired-attribute-missing-greenlet",
+        "module-engine-per-test-loop"]
+
+
+@pytest.fixture
+def own_kit(tmp_path: Path):
+    """A kit of its own (state, data, embedded server) that a test may break; stopped afterwards."""
+    env = {"KIT_STATE_DIR": str(tmp_path / "state"), "KIT_DATA_DIR": str(tmp_path / "data")}
+    yield env
+    EmbeddedServer(Path(env["KIT_STATE_DIR"])).stop()
+
+
+def _spawn(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "kit", *args], cwd=REPO, env={**os.environ, **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_records(env: dict[str, str], kind: str, count: int, timeout: float = 120) -> None:
+    path = Path(env["KIT_DATA_DIR"]) / "runs.jsonl"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and sum(f'"kind": "{kind}"' in line for line in path.read_text().splitlines()) >= count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no {count} {kind} record(s) within {timeout} s")
+
+
+def _leftovers(marker: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (proc / "cmdline").read_bytes() or marker in os.readlink(proc / "cwd"):
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
+
+
+def _databases(target: Target, pattern: str) -> list[str]:
+    async def query() -> list[str]:
+        conn = await connect(target)
+        try:
+            return [r[0] for r in await conn.fetch("select datname from pg_database where datname like $1", pattern)]
+        finally:
+            await conn.close()
+
+    return run_sync(query())
+
+
+def test_server_killed_mid_scenarios_run(own_kit, tmp_path):
+    server = EmbeddedServer(Path(own_kit["KIT_STATE_DIR"]))
+    server.start()
+    out = tmp_path / "out.json"
+    kit = _spawn("scenarios", "run", *FAST, "--variant", "broken", "--json", str(out), env=own_kit)
+    _wait_for_records(own_kit, "scenario", 1)
+    os.kill(server.status().pid, signal.SIGKILL)
+    stdout, stderr = kit.communicate(timeout=180)
+    assert kit.returncode == 1
+    assert "the database went away" in stderr
+    assert_no_traceback(stdout + stderr)
+    rows = json.loads(out.read_text())
+    assert len(rows) == len(FAST) and rows[0]["reproduced"]
+    assert rows[-1]["outcome"] == "error" and rows[-1]["first_error_type"] == "DatabaseGone"
+    recorded = load_records(Path(own_kit["KIT_DATA_DIR"]) / "runs.jsonl", kind="scenario")
+    assert len(recorded) == len(FAST) and recorded["error_type"].iloc[0] != "DatabaseGone"
+    assert recorded["error_type"].iloc[-1] == "DatabaseGone"
+    assert not _leftovers("kit-strict-mode") and not _leftovers("kit-module-engine")
+
+
+def test_sigkilled_scenarios_run_leaves_nothing_and_the_next_run_cleans_up(own_kit):
+    kit = _spawn("scenarios", "run", "module-engine-per-test-loop", "leaked-connection-hang", "--variant", "broken",
+                 env=own_kit)
+    _wait_for_records(own_kit, "scenario", 1)
+    time.sleep(1.5)  # the hang entry is now running its pytest subprocess
+    hung = _leftovers("kit-leaked-connection-hang")
+    kit.kill()
+    kit.wait(30)
+    deadline = time.monotonic() + 10
+    while _leftovers("kit-leaked-connection-hang") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert hung and not _leftovers("kit-leaked-connection-hang")  # the hung pytest died with kit
+    target = Target(EmbeddedServer(Path(own_kit["KIT_STATE_DIR"])).start(), "embedded")
+    assert _databases(target, f"kit\\_test\\_%\\_{kit.pid}\\_%")  # the killed run's scratch database...
+    again = _spawn("scenarios", "run", "strict-mode-async-fixture", env=own_kit)
+    assert again.wait(120) == 0
+    assert not _databases(target, f"kit\\_test\\_%\\_{kit.pid}\\_%")  # ...dropped by the next run
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(load_records(Path(own_kit["KIT_DATA_DIR"]) / "runs.jsonl", kind="scenario")) >= 3
+
+
+def test_sigkilled_investigate_then_the_next_one_works(own_kit, tmp_path):
+    out = tmp_path / "reports"
+    kit = _spawn("investigate", "--out", str(out), "01_connectivity", env=own_kit)
+    time.sleep(4)
+    kit.kill()
+    kit.wait(30)
+    again = _spawn("investigate", "--out", str(out), "01_connectivity", env=own_kit)
+    stdout, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stdout + stderr
+    assert (out / "index.html").exists() and not list(out.glob(".*.partial"))
+
+
+def test_two_scenario_runs_at_once_share_server_and_records_without_clobbering(own_kit, tmp_path):
+    first = _spawn("scenarios", "run", FAST[0], "--json", str(tmp_path / "a.json"), env=own_kit)
+    second = _spawn("scenarios", "run", FAST[1], "--json", str(tmp_path / "b.json"), env=own_kit)
+    assert first.wait(180) == 0 and second.wait(180) == 0
+    assert json.loads((tmp_path / "a.json").read_text())[0]["scenario"] == FAST[0]
+    assert json.loads((tmp_path / "b.json").read_text())[0]["scenario"] == FAST[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every line complete
+        records = load_records(Path(own_kit["KIT_DATA_DIR"]) / "runs.jsonl", kind="scenario")
+    assert sorted(set(records["subject"])) == sorted(FAST[:2]) and records["run_id"].nunique() == 2
+
+
+def test_two_investigations_into_one_directory_both_finish(own_kit, tmp_path):
+    out = tmp_path / "reports"
+    runs = [_spawn("investigate", "--out", str(out), "01_connectivity", env=own_kit) for _ in range(2)]
+    results = [run.communicate(timeout=400) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], results
+    assert any("waiting for it" in stdout for stdout, _ in results)
+    assert "passed" in (out / "index.html").read_text()
+
+
+def test_no_secret_anywhere_after_runs_with_a_password_in_the_url(own_kit, tmp_path, run_kit):
+    url = EmbeddedServer(Path(own_kit["KIT_STATE_DIR"])).start()
+    password = Target(url, "url").password
+    out = tmp_path / "reports"
+    outputs = [run_kit(*args, env={**own_kit, "DATABASE_URL": url}) for args in (
+        ("probe",), ("probe", "--json"), ("scenarios", "run", FAST[0], "--json", str(tmp_path / "s.json")),
+        ("stage", "run", "simplified", "--json", str(tmp_path / "st.json")),
+        ("investigate", "--out", str(out), "01_connectivity"))]
+    assert all(o.code in (0, 1) for o in outputs), [o.all[-500:] for o in outputs]
+    written = [p for d in (out, Path(own_kit["KIT_DATA_DIR"]), tmp_path) for p in d.rglob("*") if p.is_file()
+               and "state" not in p.parts]
+    assert written and all(password not in p.read_text(errors="replace") for p in written)
+    assert all(password not in o.all for o in outputs)
+    assert any("***" in o.out for o in outputs)
+
+
+def test_the_guard_refuses_non_test_databases_and_no_environment_variable_lifts_it(own_kit, run_kit):
+    url = EmbeddedServer(Path(own_kit["KIT_STATE_DIR"])).start()
+    production = Target(url, "url").with_database("postgres").url
+    for env in ({}, {"KIT_ALLOW_ANY_DATABASE": "1", "ALLOW_ANY_DATABASE": "true"}):
+        result = run_kit("scenarios", "run", FAST[0], "--url", production, env={**own_kit, **env})
+        assert result.code == 2 and "does not contain 'test'" in result.err
+        assert_no_traceback(result.all)
+    allowed = run_kit("scenarios", "run", FAST[0], "--url", production, "--allow-any-database", env=own_kit)
+    assert allowed.code == 0, allowed.all
+
+
+@pytest.mark.parametrize("url, words", [
+    ("postgresql://app:pw@db:notaport/app_test", "malformed"),
+    ("sqlite:///tmp/app_test.db", "not a PostgreSQL URL"),
+    ("postgresql://app:pw@127.0.0.1:5/app_test", "port closed"),
+])
+def test_bad_database_urls_from_the_environment(own_kit, run_kit, url, words):
+    result = run_kit("scenarios", "run", FAST[0], env={**own_kit, "DATABASE_URL": url})
+    assert result.code != 0 and words in result.err
+    assert_no_traceback(result.all)
