@@ -79,7 +79,7 @@ def cmd_investigate(args: argparse.Namespace) -> int:
     from kit.investigate import investigate
 
     target = _target(args)
-    summary = investigate(target, out=Path(args.out), notebooks=args.notebooks, timeout=args.timeout)
+    summary = investigate(target, out=Path(args.out), notebooks=args.notebooks, timeout=args.timeout, jobs=args.jobs)
     return 0 if summary.ok else 1
 
 
@@ -135,6 +135,18 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
 
 # -- kit diagnose --------------------------------------------------------------------------
+class _PytestArgsParser(argparse.ArgumentParser):
+    """Everything after ``--`` goes to pytest untouched (argparse alone cannot take positionals after options)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        args, rest = list(sys.argv[1:] if args is None else args), []
+        if "--" in args:
+            args, rest = args[:args.index("--")], args[args.index("--") + 1:]
+        namespace, extras = super().parse_known_args(args, namespace)
+        namespace.pytest_args = rest
+        return namespace, extras
+
+
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from kit.diagnose import render_text, run_diagnosis
 
@@ -148,6 +160,26 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
         print(f"report: {write_html(diagnosis, Path(args.html))}")
     return 1 if diagnosis.findings else 0
+
+
+# -- kit matrix -----------------------------------------------------------------------------
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from kit.matrix import DEFAULT_PYTEST_ASYNCIO, DEFAULT_SQLALCHEMY, declared_entries, parse_versions, run_matrix
+
+    if args.jobs < 1:
+        print("kit: --jobs must be at least 1.", file=sys.stderr)
+        return 2
+    pytest_asyncio = parse_versions(args.pytest_asyncio, DEFAULT_PYTEST_ASYNCIO)
+    sqlalchemy = parse_versions(args.sqlalchemy, DEFAULT_SQLALCHEMY)
+    ids = args.ids or (None if args.all else declared_entries())
+    run = run_matrix(ids, _target(args), pytest_asyncio, sqlalchemy, jobs=args.jobs, timeout=args.timeout)
+    if args.json:
+        _write_json(args.json, run.as_json())
+    off = [c for c in run.cells if not c.as_declared]
+    print(f"{len(run.cells) - len(off)} of {len(run.cells)} cells behaved as declared; {run.envs_built} of "
+          f"{len(run.envs)} environments built, {len(run.envs) - run.envs_built} reused; {run.duration_s:.0f} s"
+          + "".join(f"\n  UNEXPECTED {c.cite} (expected {c.expected})" for c in off))
+    return 0 if run.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     inv = with_target(sub.add_parser("investigate", help="execute every notebook and render the HTML reports"))
     inv.add_argument("--out", default="reports", help="report directory (default: reports/)")
-    inv.add_argument("--timeout", type=float, default=900, help="seconds per notebook (default 900)")
+    inv.add_argument("--timeout", type=float, default=900, help="seconds per cell (default 900)")
+    inv.add_argument("--jobs", type=int, default=2, help="notebooks run at once, each in its own kernel (default 2)")
     inv.add_argument("notebooks", nargs="*", help="only these notebooks (names or paths)")
     inv.set_defaults(func=cmd_investigate)
 
@@ -210,11 +243,27 @@ def build_parser() -> argparse.ArgumentParser:
                     "--url or the embedded server, a fresh scratch database exported as DATABASE_URL. Exit code "
                     "0: no findings, 1: findings, 2: the suite could not be run."))
     dg.add_argument("path", help="the project directory (where you would run pytest)")
-    dg.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed to pytest after `--`")
+    dg.__class__ = _PytestArgsParser  # `-- PYTEST_ARGS...` after kit's own options
+    dg.usage = "kit diagnose PATH [--url URL] [--json FILE] [--html FILE] [--timeout S] [-- PYTEST_ARGS...]"
     dg.add_argument("--timeout", type=float, default=600, help="seconds before the run is killed (default 600)")
     dg.add_argument("--json", metavar="FILE", help="write the findings as JSON ('-' for stdout)")
     dg.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with the loop timeline")
     dg.set_defaults(func=cmd_diagnose)
+
+    mx = with_target(sub.add_parser(
+        "matrix", help="the catalogue under several pytest-asyncio x SQLAlchemy versions (cached environments)",
+        description="Build (or reuse) one environment per version pair and run the entries' broken and fixed "
+                    "variants in each, judged against each entry's [versions] declarations. Default entries: "
+                    "those that declare a version cliff (--all: every pytest entry). Exit code 0: every cell "
+                    "behaved as declared, 1: some did not (or an environment could not be built), 2: bad input."))
+    mx.add_argument("ids", nargs="*", metavar="ID", help="entry ids (default: the entries with a [versions] table)")
+    mx.add_argument("--all", action="store_true", help="every pytest entry of the catalogue")
+    mx.add_argument("--pytest-asyncio", metavar="V,V", help="versions (default 0.21.2,0.23.8,0.25.3,1.5.0)")
+    mx.add_argument("--sqlalchemy", metavar="V,V", help="versions (default 2.0.58,2.1.9)")
+    mx.add_argument("--jobs", type=int, default=1, help="cells run at once (default 1)")
+    mx.add_argument("--timeout", type=float, default=None, help="seconds per cell (default: the entry's, else 120)")
+    mx.add_argument("--json", metavar="FILE", help="write the cells as a JSON list ('-' for stdout)")
+    mx.set_defaults(func=cmd_matrix)
     return parser
 
 

@@ -8,10 +8,12 @@ the same kit state directory, hence the same warm embedded server, otherwise).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -63,12 +65,17 @@ def _one_line(text: str | None, width: int = 160) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def investigate(target: Target, out: Path, notebooks: list[str] | None = None, timeout: float = 900) -> InvestigateSummary:
-    """Execute the notebooks against ``target`` and write ``out/<name>.ipynb``, ``.html`` and ``index.html``."""
+def investigate(target: Target, out: Path, notebooks: list[str] | None = None, timeout: float = 900,
+                jobs: int = 1) -> InvestigateSummary:
+    """Execute the notebooks against ``target`` and write ``out/<name>.ipynb``, ``.html`` and ``index.html``.
+
+    ``jobs`` notebooks run at once, each in its own kernel: they are independent (every run makes its own
+    scratch database) and spend most of their time waiting on pytest subprocesses.
+    """
     paths = select_notebooks(notebooks)
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out, wait=timeout * len(paths)):
-        return _investigate(target, out, paths, timeout)
+        return _investigate(target, out, paths, timeout, jobs)
 
 
 @contextlib.contextmanager
@@ -95,7 +102,7 @@ def _exclusive(out: Path, wait: float):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _investigate(target: Target, out: Path, paths: list[Path], timeout: float) -> InvestigateSummary:
+def _investigate(target: Target, out: Path, paths: list[Path], timeout: float, jobs: int) -> InvestigateSummary:
     import nbformat
 
     os.environ["KIT_DATA_DIR"] = str(data_dir())
@@ -104,25 +111,32 @@ def _investigate(target: Target, out: Path, paths: list[Path], timeout: float) -
     context = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "target_kind": target.kind,
                "target": target.masked, "versions": collect_versions()}
     summary, run_id = InvestigateSummary(), new_run_id()
-    print(f"kit investigate: {len(paths)} notebook(s) against {target.masked} ({target.kind}) -> {out}/", flush=True)
-    for number, path in enumerate(paths, 1):
-        print(f"[{number}/{len(paths)}] {path.stem} ...", end="", flush=True)
+    lock, finished = threading.Lock(), [0]
+    print(f"kit investigate: {len(paths)} notebook(s) against {target.masked} ({target.kind}) -> {out}/, "
+          f"{jobs} at a time", flush=True)
+
+    def one(path: Path) -> NotebookResult:
+        print(f"  started {path.stem}", flush=True)
         started = time.monotonic()
         notebook = nbformat.read(path, as_version=4)
         error = execute_notebook(notebook, path.parent, timeout)
         cell, cell_error = failed_cell(notebook)
         result = NotebookResult(path.stem, error is None and cell is None, round(time.monotonic() - started, 2),
                                 cell, mask_text(error or cell_error))
-        executed = out / path.name
-        write_masked(executed, nbformat.writes(notebook))
-        result.notebook_path = str(executed)
+        result.notebook_path = str(write_masked(out / path.name, nbformat.writes(notebook)))
         result.html_path = str(render_notebook(notebook, result, context, out / f"{path.stem}.html"))
-        summary.results.append(result)
-        verdict = "ok" if result.ok else f"FAILED at cell {result.failed_cell}: {_one_line(result.error)}"
-        print(f" {verdict} ({result.seconds:.1f} s)", flush=True)
-        append_records([RunRecord("notebook", path.stem, "passed" if result.ok else "failed",
-                                  error_message=result.error, duration_s=result.seconds, versions=context["versions"],
-                                  target_kind=target.kind, run_id=run_id, details={"failed_cell": cell})])
+        with lock:
+            finished[0] += 1
+            verdict = "ok" if result.ok else f"FAILED at cell {result.failed_cell}: {_one_line(result.error)}"
+            print(f"[{finished[0]}/{len(paths)}] {path.stem} ... {verdict} ({result.seconds:.1f} s)", flush=True)
+            append_records([RunRecord("notebook", path.stem, "passed" if result.ok else "failed",
+                                      error_message=result.error, duration_s=result.seconds,
+                                      versions=context["versions"], target_kind=target.kind, run_id=run_id,
+                                      details={"failed_cell": cell})])
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        summary.results = list(pool.map(one, paths))  # index order = notebook order
     summary.index = write_index(summary.results, context, out / "index.html")
     failed = [r for r in summary.results if not r.ok]
     print(f"reports: {summary.index}  ({len(summary.results) - len(failed)} passed, {len(failed)} failed)")

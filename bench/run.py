@@ -1,0 +1,367 @@
+"""kit's cost over the same work done bare, measured side by side in one run.
+
+    python bench/run.py [--quick] [--json FILE]
+
+Every ratio compares kit with the physical limit of the same work, measured in the same run, alternating
+the two sides so that machine noise hits both: the pytest subprocesses alone, ``initdb`` + ``pg_ctl start``
+alone. Prints one row per figure and writes the same figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from kit.aio import run_sync  # noqa: E402
+from kit.target import create_database, drop_database, resolve_target  # noqa: E402
+
+TARGETS = {
+    "plugin_overhead": ("<=", 1.05), "plugin_overhead_large": ("<=", 1.05), "scenario_overhead": ("<=", 1.15),
+    "parallel_speedup": (">=", 1.7), "pg_cold_start_ratio": ("<=", 1.2), "diagnose_overhead": ("<=", 1.3),
+    "investigate_warm_s": ("<=", 60.0), "records_load_s": ("<=", 1.0),
+}
+
+
+def log(message: str) -> None:
+    print(f"  .. {message}", file=sys.stderr, flush=True)
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def alternate(a: Callable[[], object], b: Callable[[], object], rounds: int) -> tuple[float, float]:
+    """Median wall time of ``a`` and of ``b``, run a, b, a, b... after one unmeasured warm-up each."""
+    a(), b()
+    times_a, times_b = [], []
+    for _ in range(rounds):
+        times_a.append(timed(a))
+        times_b.append(timed(b))
+    return statistics.median(times_a), statistics.median(times_b)
+
+
+def pytest_cmd(project: Path, url: str, plugin: bool, record: Path | None = None, timeout: float = 600) -> None:
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONDONTWRITEBYTECODE": "1"}
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=native"]
+    if plugin:
+        env["KIT_RECORD_FILE"] = str(record or project / ".kit-record.jsonl")
+        args += ["-p", "kit.plugin"]
+    subprocess.run(args, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+
+
+class Scratch:
+    """Scratch databases created outside the timed sections, dropped at the end."""
+
+    def __init__(self, target) -> None:
+        self.target, self.made = target, []
+
+    def __call__(self, label: str) -> str:
+        scratch = run_sync(create_database(self.target, f"bench_{label}"))
+        self.made.append(scratch)
+        return scratch.url
+
+    def close(self) -> None:
+        for scratch in self.made:
+            run_sync(drop_database(self.target, scratch))
+
+
+def fig_plugin_overhead(target, scratch, work: Path, rounds: int) -> dict:
+    from kit.reference import assemble_stage
+
+    project = assemble_stage("full", work / "full")
+    url = scratch("full")
+    kit_s, bare_s = alternate(lambda: pytest_cmd(project, url, True), lambda: pytest_cmd(project, url, False), rounds)
+    return {"value": kit_s / bare_s, "kit_s": kit_s, "bare_s": bare_s,
+            "what": "reference API full stage: pytest with kit's recorder / plain pytest"}
+
+
+LARGE_INI = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\nasyncio_default_test_loop_scope = session\n"
+LARGE_CONFTEST = '''
+import os, resource
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def engine():
+    engine = create_async_engine(os.environ["DATABASE_URL"])
+    yield engine
+    await engine.dispose()
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["BENCH_RSS_FILE"], "w") as f:
+        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+'''
+LARGE_TEST = '''
+import pytest
+from sqlalchemy import text
+
+
+@pytest.mark.parametrize("n", range({count}))
+async def test_query(engine, n):
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("select :n"), {{"n": n}})).scalar() == n
+'''
+
+
+def _large_suite(directory: Path, count: int) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "pytest.ini").write_text(LARGE_INI)
+    (directory / "conftest.py").write_text(LARGE_CONFTEST)
+    (directory / "test_large.py").write_text(LARGE_TEST.format(count=count))
+    return directory
+
+
+def _rss(project: Path, url: str, plugin: bool) -> int:
+    rss_file = project / "rss.txt"
+    os.environ["BENCH_RSS_FILE"] = str(rss_file)
+    pytest_cmd(project, url, plugin)
+    return int(rss_file.read_text())
+
+
+def fig_plugin_overhead_large(target, scratch, work: Path, rounds: int, count: int = 1000) -> dict:
+    url = scratch("large")
+    full, half = _large_suite(work / "large", count), _large_suite(work / "half", count // 2)
+    os.environ["BENCH_RSS_FILE"] = str(full / "rss.txt")
+    kit_s, bare_s = alternate(lambda: pytest_cmd(full, url, True), lambda: pytest_cmd(full, url, False), rounds)
+    extra_full = _rss(full, url, True) - _rss(full, url, False)
+    extra_half = _rss(half, url, True) - _rss(half, url, False)
+    record_bytes = (full / ".kit-record.jsonl").stat().st_size
+    return {"value": kit_s / bare_s, "kit_s": kit_s, "bare_s": bare_s, "tests": count,
+            "plugin_rss_bytes_per_test": round(extra_full / count), "plugin_rss_extra_half_vs_full": [extra_half, extra_full],
+            "record_bytes_per_test": round(record_bytes / count),
+            "what": f"{count} async tests touching the database: with recorder / plain"}
+
+
+def fig_scenario_overhead(target, scratch, work: Path) -> dict:
+    from kit.reproduce import run_scenarios
+    from kit.scenarios import assemble, catalogue
+
+    entries = [s for s in catalogue() if s.kind == "pytest"]
+    projects = [(assemble(s, "fixed", work / "fixed" / s.id), s.timeout or 120) for s in entries]
+
+    def bare() -> None:
+        urls = [scratch(f"f{i}") for i in range(len(projects))]  # created outside the timed loop
+        started = time.perf_counter()
+        for (project, limit), url in zip(projects, urls):
+            pytest_cmd(project, url, False, timeout=limit)
+        bare.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
+
+    def kit() -> None:
+        run_scenarios([s.id for s in entries], target, ("fixed",), jobs=1, record=False, progress=lambda *a: None)
+
+    kit_s = timed(kit)
+    bare()
+    return {"value": kit_s / bare.seconds, "kit_s": kit_s, "bare_s": bare.seconds, "variants": len(projects),  # type: ignore[attr-defined]
+            "what": "kit scenarios run --jobs 1 on every fixed variant / bare pytest on the same dirs in turn"}
+
+
+def fig_parallel_speedup(target) -> dict:
+    from kit.reproduce import run_scenarios
+
+    def run(jobs: int) -> float:
+        return timed(lambda: run_scenarios(None, target, jobs=jobs, record=False, progress=lambda *a: None))
+
+    one, two = run(1), run(2)
+    return {"value": one / two, "jobs1_s": one, "jobs2_s": two, "what": "whole catalogue, both variants: --jobs 1 / --jobs 2"}
+
+
+def fig_pg_start(work: Path, rounds: int) -> tuple[dict, dict]:
+    from kit.embedded import EmbeddedServer
+
+    def kit_cold() -> None:
+        state = Path(tempfile.mkdtemp(prefix="kit-bench-state-"))
+        server = EmbeddedServer(state)
+        kit_cold.seconds = timed(server.start)  # type: ignore[attr-defined]
+        server.stop()
+        shutil.rmtree(server.home, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
+
+    def bare_cold() -> None:
+        bare_cold.seconds = _bare_initdb_start(work)  # type: ignore[attr-defined]
+
+    kit_times, bare_times = [], []
+    for _ in range(rounds):
+        kit_cold()
+        bare_cold()
+        kit_times.append(kit_cold.seconds)  # type: ignore[attr-defined]
+        bare_times.append(bare_cold.seconds)  # type: ignore[attr-defined]
+    state = Path(tempfile.mkdtemp(prefix="kit-bench-state-"))
+    server = EmbeddedServer(state)
+    server.start()
+    server.stop()
+    warm = statistics.median([timed(server.start) for _ in range(1)] + [_stop_start(server) for _ in range(rounds - 1)])
+    reuse = timed(server.start)
+    server.stop()
+    shutil.rmtree(server.home, ignore_errors=True)
+    kit_s, bare_s = statistics.median(kit_times), statistics.median(bare_times)
+    return ({"value": kit_s / bare_s, "kit_s": kit_s, "bare_s": bare_s,
+             "what": "kit's embedded cold start (initdb + start + default db) / bare initdb + pg_ctl start"},
+            {"value": warm, "reuse_running_s": reuse, "what": "start of a stopped, initialised server"})
+
+
+def _stop_start(server) -> float:
+    server.stop()
+    return timed(server.start)
+
+
+def _bare_initdb_start(work: Path) -> float:
+    """The same binaries, the same user, the same flags, without kit."""
+    import pwd
+
+    from kit.embedded import EmbeddedServer
+
+    probe = EmbeddedServer(Path(tempfile.mkdtemp(prefix="kit-bench-probe-")))
+    probe._stage()
+    bindir = probe._bin("initdb").parent
+    home = Path(tempfile.mkdtemp(prefix="kit-bench-bare-"))
+    os.chmod(home, 0o755)
+    data = home / "pgdata"
+    kwargs: dict = {}
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("nobody")
+        kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        data.mkdir(mode=0o700)
+        os.chown(data, user.pw_uid, user.pw_gid)
+    env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+    run = lambda args: subprocess.run(args, cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: E731
+                                      check=True, timeout=120, **kwargs)
+    from kit.embedded import _free_port
+
+    started = time.perf_counter()
+    run([str(bindir / "initdb"), "-D", str(data), "-U", "kit", "--auth=trust", "--locale=C", "-E", "UTF8",
+         "--no-sync", "--no-instructions"])
+    run([str(bindir / "pg_ctl"), "start", "-D", str(data), "-l", str(data / "log"), "-w",
+         "-o", f"-p {_free_port()} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data}"])
+    seconds = time.perf_counter() - started
+    run([str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", "immediate", "-w"])
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(probe.home, ignore_errors=True)
+    return seconds
+
+
+def fig_diagnose_overhead(target, scratch, work: Path, rounds: int) -> dict:
+    from kit.reference import assemble_stage
+
+    project = assemble_stage("simplified", work / "simplified")
+    url = scratch("diag")
+    report = work / "diagnose.json"
+
+    def kit() -> None:
+        subprocess.run([sys.executable, "-m", "kit", "diagnose", str(project), "--url", target.url, "--json", str(report)],
+                       cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+
+    kit_s, bare_s = alternate(kit, lambda: pytest_cmd(project, url, False), rounds)
+    return {"value": kit_s / bare_s, "kit_s": kit_s, "bare_s": bare_s,
+            "what": "kit diagnose end to end (own database, run, classify, JSON) / plain pytest, simplified stage"}
+
+
+def fig_investigate(cold: bool) -> dict:
+    def run(env: dict) -> tuple[float, dict]:
+        out = Path(tempfile.mkdtemp(prefix="kit-bench-reports-"))
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "kit", "investigate", "--out", str(out)], cwd=REPO,
+                                env={**os.environ, **env}, capture_output=True, text=True, timeout=3600)
+        seconds = time.perf_counter() - started
+        per = {m[0]: float(m[1]) for m in re.findall(r"\] (\S+) \.\.\. .*?\((\d+\.\d) s\)", result.stdout)}
+        shutil.rmtree(out, ignore_errors=True)
+        if result.returncode != 0:
+            per["failed"] = result.stderr[-300:]
+        return seconds, per
+
+    figure: dict = {}
+    if cold:
+        state = tempfile.mkdtemp(prefix="kit-bench-cold-")
+        figure["cold_s"], figure["cold_per_notebook_s"] = run({"KIT_STATE_DIR": state})
+        from kit.embedded import EmbeddedServer
+
+        EmbeddedServer(Path(state)).stop()
+    figure["value"], figure["per_notebook_s"] = run({})
+    figure["what"] = "kit investigate, every notebook, warm server" + (" (and cold: fresh state)" if cold else "")
+    return figure
+
+
+def fig_records_load(work: Path, count: int = 100_000) -> dict:
+    from kit.records import RunRecord, append_records, load_records
+    from kit.versions import collect_versions
+
+    path = work / "runs.jsonl"
+    versions = collect_versions("PostgreSQL 18.6")
+    append_records([RunRecord("test", f"tests/test_x.py::test_{i}", "passed", variant="bench", phase="call",
+                              duration_s=0.001, loops={"phases": {"call": ["L1"]}}, versions=versions)
+                    for i in range(count)], path)
+    seconds = min(timed(lambda: load_records(path)) for _ in range(3))
+    return {"value": seconds, "records": count, "file_mb": round(path.stat().st_size / 1e6, 1),
+            "what": f"load_records() of {count:,} runs into a DataFrame (best of 3)"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, warm investigate only (< 5 minutes)")
+    parser.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    args = parser.parse_args()
+    rounds = 3 if args.quick else 5
+    target = resolve_target()
+    scratch = Scratch(target)
+    figures: dict[str, dict] = {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="kit-bench-") as directory:
+        work = Path(directory)
+        steps = [
+            ("records_load_s", lambda: fig_records_load(work)),
+            ("pg_cold_start_ratio", None),
+            ("plugin_overhead", lambda: fig_plugin_overhead(target, scratch, work, rounds)),
+            ("plugin_overhead_large", lambda: fig_plugin_overhead_large(target, scratch, work, rounds)),
+            ("diagnose_overhead", lambda: fig_diagnose_overhead(target, scratch, work, rounds)),
+            ("scenario_overhead", lambda: fig_scenario_overhead(target, scratch, work)),
+            ("parallel_speedup", lambda: fig_parallel_speedup(target)),
+            ("investigate_warm_s", lambda: fig_investigate(cold=not args.quick)),
+        ]
+        try:
+            for name, step in steps:
+                log(f"measuring {name}")
+                if name == "pg_cold_start_ratio":
+                    figures["pg_cold_start_ratio"], figures["pg_warm_start_s"] = fig_pg_start(work, rounds)
+                else:
+                    figures[name] = step()
+        finally:
+            scratch.close()
+    print_table(figures)
+    print(f"\n(bench took {time.perf_counter() - started:.0f} s{' with --quick' if args.quick else ''})")
+    if args.json:
+        Path(args.json).write_text(json.dumps({k: _rounded(v) for k, v in figures.items()}, indent=2) + "\n")
+    return 0
+
+
+def _rounded(figure: dict) -> dict:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in figure.items()}
+
+
+def print_table(figures: dict[str, dict]) -> None:
+    print(f"\n{'figure':<24} {'measured':>10} {'target':>9}  met  what")
+    for name, figure in figures.items():
+        goal = TARGETS.get(name)
+        value = figure["value"]
+        met = "" if goal is None else ("yes" if (value <= goal[1] if goal[0] == "<=" else value >= goal[1]) else "NO")
+        goal_text = f"{goal[0]} {goal[1]:g}" if goal else ""
+        print(f"{name:<24} {value:>10.3f} {goal_text:>9}  {met:<4} {figure.get('what', '')}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
