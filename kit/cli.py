@@ -164,14 +164,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 # -- kit matrix -----------------------------------------------------------------------------
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from kit.matrix import DEFAULT_PYTEST_ASYNCIO, DEFAULT_SQLALCHEMY, declared_entries, parse_versions, run_matrix
+    from kit.matrix import (DEFAULT_PYTEST_ASYNCIO, DEFAULT_SQLALCHEMY, declared_entries, parse_versions, run_matrix,
+                            select_entries)
 
     if args.jobs < 1:
         print("kit: --jobs must be at least 1.", file=sys.stderr)
         return 2
     pytest_asyncio = parse_versions(args.pytest_asyncio, DEFAULT_PYTEST_ASYNCIO)
     sqlalchemy = parse_versions(args.sqlalchemy, DEFAULT_SQLALCHEMY)
-    ids = args.ids or (None if args.all else declared_entries())
+    ids = [s.id for s in select_entries(args.ids or (None if args.all else declared_entries()))]
     run = run_matrix(ids, _target(args), pytest_asyncio, sqlalchemy, jobs=args.jobs, timeout=args.timeout)
     if args.json:
         _write_json(args.json, run.as_json())

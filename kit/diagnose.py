@@ -82,7 +82,8 @@ _NEVER_RETRIEVED = re.compile(r"never retrieved|unknown protocol state")
 _SCOPE_MISMATCH = re.compile(r"ScopeMismatch.*_(function|class|module|package|session)_scoped_runner", re.S)
 _STRICT = re.compile(r"requested an async fixture|'async_generator' object has no attribute|'coroutine' object has no "
                      r"attribute|async def functions are not natively supported")
-_CONCURRENT = re.compile(r"concurrent operations are not permitted|provisioning a new connection|can't be called here; "
+_CONCURRENT = re.compile(r"concurrent operations are not permitted|provisioning a new connection|Session is already "
+                         r"flushing|can't be called here; "
                          r"method '\w+\(\)' is already in progress|not currently supported within the execution stage")
 _GREENLET = re.compile(r"greenlet_spawn has not been called|requires that the Python 'greenlet' library")
 _LIFESPAN = re.compile(r"'State' object has no attribute|unexpected keyword argument 'app'")
@@ -216,9 +217,9 @@ def _loop_cause(case: CaseResult, ev: _Evidence, project: Path | None) -> tuple[
                         f"{config.get('pytest-asyncio')} never uses it, so each test still gets its own loop")
         evidence.append(_config_line(config))
         return "legacy-event-loop-override", evidence
-    if crossing is not None and owner is None:
-        evidence.append("no fixture owns that connection: an engine created at import (module level) keeps it "
-                        "in its pool across tests")
+    if crossing is not None and (owner is None or owner.get("scope") == "function"):
+        evidence.append("the connection outlived the test whose loop opened it: a pooled engine that is not "
+                        "per-test (created at import, or shared through a dependency override) keeps it across tests")
     evidence.append(_config_line(config))
     return "module-engine-per-test-loop", evidence
 
@@ -266,9 +267,11 @@ def _root_rule(case: CaseResult, ev: _Evidence, project: Path | None) -> tuple[s
     if _CONCURRENT.search(text):
         return "shared-session-gather", [
             "the session's own state machine refused a second operation while one was in progress: one "
-            "AsyncSession used by concurrent tasks", *_concurrency_lines(case, ev)]
-    if _BUSY.search(text) and any(e.get("nodeid") == case.nodeid for e in ev.concurrent):
-        return "shared-session-gather", _concurrency_lines(case, ev)
+            "AsyncSession used by concurrent tasks", *_concurrency_lines(case, ev), *_concurrency_warnings(case, ev)]
+    if _BUSY.search(text) and (any(e.get("nodeid") == case.nodeid for e in ev.concurrent) or _concurrency_warnings(case, ev)):
+        return "shared-session-gather", [
+            "the connection was busy with another task's statement, in a run on one event loop",
+            *_concurrency_lines(case, ev), *_concurrency_warnings(case, ev)]
     if _GREENLET.search(text):
         return "expired-attribute-missing-greenlet", [
             "SQLAlchemy tried to load an attribute with I/O outside await (an expired or lazy attribute)",
@@ -286,6 +289,11 @@ def _root_rule(case: CaseResult, ev: _Evidence, project: Path | None) -> tuple[s
     return None
 
 
+def _concurrency_warnings(case: CaseResult, ev: _Evidence) -> list[str]:
+    return [f"{w.get('category')}: {_one_line(w.get('message'), 110)}" for w in ev.warnings
+            if w.get("nodeid") == case.nodeid and _CONCURRENT.search(w.get("message") or "")][:1]
+
+
 def _concurrency_lines(case: CaseResult, ev: _Evidence) -> list[str]:
     return [f"connection used by tasks {' and '.join(e.get('tasks') or [])} at once ({e.get('phase')}): "
             f"{_one_line(e.get('statement'), 80)}" for e in ev.concurrent if e.get("nodeid") == case.nodeid][:2]
@@ -301,6 +309,8 @@ def _timeout_cause(case: CaseResult, run: PytestRun) -> tuple[str, list[str]]:
             frames = line.split(" awaiting ", 1)[-1].split(" <- ")
             mine = [f for f in frames if "site-packages" not in f and "/asyncio/" not in f]
             lines.append("waiting in " + " <- ".join(([frames[0]] if frames else []) + mine[-1:]))
+        elif line.startswith("    awaiting ") and "site-packages" not in line and "/asyncio/" not in line:
+            lines.append("task waiting in " + line.split("awaiting ", 1)[1].strip())
         elif line.startswith("connection still checked out"):
             lines.append(line.strip())
     lines = lines[:5]

@@ -173,3 +173,45 @@ def loop_timeline_figure(cases, findings=None, events=None, max_tests: int = 60)
     ax.grid(axis="y", color="#d0d7de", linewidth=0.6)
     fig.tight_layout()
     return fig
+
+
+def matrix_heatmap(cells, title: str | None = None):
+    """Entry x version pair, one panel per variant, coloured by outcome; ✓ where the cell behaved as its entry
+    declares for those versions, ✗ where not. ``cells``: ``kit.matrix`` cells or their JSON rows."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    rows = [c if isinstance(c, dict) else c.as_dict() for c in cells]
+    entries = list(dict.fromkeys(r["scenario"] for r in rows))
+    pairs = list(dict.fromkeys((r["pytest_asyncio"], r["sqlalchemy"]) for r in rows))
+    variants = [v for v in ("broken", "fixed") if any(r["variant"] == v for r in rows)]
+    by_key = {(r["scenario"], r["variant"], r["pytest_asyncio"], r["sqlalchemy"]): r for r in rows}
+    fig, axes = plt.subplots(1, len(variants), figsize=(1.15 * len(pairs) * len(variants) + 3.2,
+                                                       0.42 * len(entries) + 1.9), squeeze=False)
+    for panel, (ax, variant) in enumerate(zip(axes[0], variants)):
+        for y, entry in enumerate(entries):
+            for x, (pa, sa) in enumerate(pairs):
+                r = by_key.get((entry, variant, pa, sa))
+                if r is None:
+                    continue
+                ax.add_patch(plt.Rectangle((x, y), 0.96, 0.92, color=OUTCOME_COLOURS.get(r["outcome"], "#6e7781")))
+                error = (r.get("first_error_type") or "").rsplit(".", 1)[-1]
+                label = "pass" if r["outcome"] == "passed" else (error or r["outcome"])[:14]
+                mark = "✓" if r.get("as_declared") else "✗"
+                ax.text(x + 0.48, y + 0.46, f"{mark} {label}", ha="center", va="center", color="white", fontsize=7)
+        ax.set_xlim(0, len(pairs))
+        ax.set_ylim(len(entries), 0)
+        ax.set_xticks([i + 0.48 for i in range(len(pairs))], [f"pa {pa}\nsa {sa}" for pa, sa in pairs], fontsize=7)
+        ax.set_yticks([i + 0.46 for i in range(len(entries))], entries if panel == 0 else [], fontsize=8)
+        ax.tick_params(length=0)
+        ax.set_title(variant, fontsize=10)
+        for side in ax.spines.values():
+            side.set_visible(False)
+    fig.legend(handles=[Patch(color=c, label=o) for o, c in OUTCOME_COLOURS.items()], ncol=4, fontsize=8,
+               loc="upper center", frameon=False)
+    fig.suptitle(title or "✓ behaved as declared for these versions   ✗ did not", fontsize=8, y=0.93)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    return fig
+
+
+__all__ += ["matrix_heatmap"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+collect_ignore = ["suites"]  # tests/suites/*: sample projects that kit diagnose runs, not kit's own tests
 
 
 @dataclass
