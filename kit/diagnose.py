@@ -98,9 +98,9 @@ def _short(error_type: str | None) -> str:
 
 
 def _texts(case: CaseResult) -> str:
-    """The case's first error, every failing phase and the exception chain, as one searchable text."""
+    """The case's first error and its exception chain, as one searchable text (later phases' errors, such as
+    a teardown failing on the same busy connection, are fallout of the first and must not decide its cause)."""
     parts = [f"{case.error_type}: {case.message}"]
-    parts += [f"{e.get('type')}: {e.get('message')}" for e in case.errors]
     parts += [f"{c.get('type')}: {c.get('message')}" for c in case.chain]
     return "\n".join(p for p in parts if p)
 
@@ -208,6 +208,8 @@ def _loop_cause(case: CaseResult, ev: _Evidence, project: Path | None) -> tuple[
         evidence.append(f"fixture '{owner['fixture']}' ({owner.get('scope')} scope) ran on {created}; "
                         f"{case.nodeid} ran its {case.phase} on {crossing.get('loop') if crossing else test_loop}")
         evidence.append(_config_line(config))
+        evidence += [f"also: {place} defines an event_loop fixture, which pytest-asyncio "
+                     f"{config.get('pytest-asyncio') or ''} ignores" for place in _event_loop_overrides(project)[:1]]
         if config.get("asyncio_default_fixture_loop_scope") is None and case.phase != "setup":
             return "session-engine-function-loop", evidence
         return "mixed-loop-scopes", evidence
@@ -573,11 +575,18 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
     if not diagnosis.findings:
         out.append("\nNo findings: nothing in this run points at a loop, session or isolation problem.")
         return "\n".join(out)
+    shown_unknown: dict[str, int] = {}
     for root in diagnosis.roots:
+        if root.cause == UNKNOWN and _short(root.error_type) in shown_unknown:
+            shown_unknown[_short(root.error_type)] += 1
+            out.append(f"      + {root.nodeid} [{root.phase}]: the same {_short(root.error_type)}")
+            continue
+        if root.cause == UNKNOWN:
+            shown_unknown[_short(root.error_type)] = 1
         kind = "unknown cause (not in kit's catalogue)" if root.cause == UNKNOWN else root.cause
         out += ["", f"ROOT  {root.nodeid}  [{root.phase}]  {kind}"]
         if root.error_type or root.message:
-            out += wrap(f"{_short(root.error_type) or 'error'}: {root.message}", "      ", "        ", 2)
+            out += wrap(f"{_short(root.error_type) or 'error'}: {_headline(root.message)}", "      ", "        ", 2)
         for item in root.evidence[:2]:
             out += wrap(item, "      evidence: ", "                ", 2)
         out += wrap(root.fix, "      fix: ", "           ")
@@ -589,6 +598,13 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
     return "\n".join(out)
 
 
+def _headline(message: str | None) -> str:
+    """The telling part of a long message: asyncio's different-loop error starts with the whole task repr."""
+    text = message or ""
+    at = text.find(" got Future ")
+    return "Task <…>" + text[at:] if at > 0 and len(text) > 160 else text
+
+
 def findings_frame(diagnosis: Diagnosis):
     """The findings as a pandas DataFrame (one row each), for notebooks."""
     import pandas as pd
@@ -597,3 +613,28 @@ def findings_frame(diagnosis: Diagnosis):
              "root": f.root or "", "error": f"{_short(f.error_type)}: {_one_line(f.message, 90)}" if f.error_type else "",
              "evidence": _one_line(f.evidence[0] if f.evidence else "", 140)} for f in diagnosis.findings]
     return pd.DataFrame(rows, columns=["test", "phase", "cause", "secondary", "root", "error", "evidence"])
+
+
+def example_suite(destination: Path) -> Path:
+    """A suite to diagnose when the notebook is not pointed at yours: the reference API at its ``simplified``
+    stage (module-level engine, session-scoped schema fixture, legacy event_loop fixture), or, without the
+    reference package, the catalogue's ``module-engine-per-test-loop`` broken variant."""
+    try:
+        from kit.reference import assemble_stage
+
+        return assemble_stage("simplified", destination)
+    except ImportError:
+        from kit.scenarios import assemble, get_scenario
+
+        return assemble(get_scenario("module-engine-per-test-loop"), "broken", Path(destination))
+
+
+def timeline(diagnosis: Diagnosis):
+    """The loop timeline figure of a diagnosis (tests against the loops they ran on)."""
+    from kit.plots import loop_timeline_figure
+
+    run = diagnosis.run
+    return loop_timeline_figure(run.cases if run else [], diagnosis.findings, run.events if run else None)
+
+
+__all__ += ["example_suite", "timeline"]

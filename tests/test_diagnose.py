@@ -225,3 +225,13 @@ def test_html_escapes_everything(tmp_path):
     finding = Finding(case.nodeid, "call", "unknown", False, "ValueError", evil, [evil], "fix " + evil)
     page = render_html(Diagnosis("/tmp/" + evil, 0, 1, 0, {"asyncio_mode": evil}, [finding], _run([case])))
     assert "<script" not in page and "&lt;script&gt;" in page
+
+
+def test_notebook_is_thin_and_committed_without_outputs():
+    import nbformat
+
+    notebook = nbformat.read(Path(__file__).parent.parent / "notebooks" / "07_diagnose_your_suite.ipynb", as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert any("run_diagnosis(" in c.source for c in code) and any("timeline(" in c.source for c in code)
