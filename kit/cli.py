@@ -164,7 +164,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 # -- kit matrix -----------------------------------------------------------------------------
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from kit.matrix import (DEFAULT_PYTEST_ASYNCIO, DEFAULT_SQLALCHEMY, declared_entries, parse_versions, run_matrix,
+    from kit.matrix import (DEFAULT_PYTEST_ASYNCIO, DEFAULT_SQLALCHEMY, cliff_entries, parse_versions, run_matrix,
                             select_entries)
 
     if args.jobs < 1:
@@ -172,7 +172,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         return 2
     pytest_asyncio = parse_versions(args.pytest_asyncio, DEFAULT_PYTEST_ASYNCIO)
     sqlalchemy = parse_versions(args.sqlalchemy, DEFAULT_SQLALCHEMY)
-    ids = [s.id for s in select_entries(args.ids or (None if args.all else declared_entries()))]
+    ids = [s.id for s in select_entries(args.ids or (None if args.all else cliff_entries()))]
     run = run_matrix(ids, _target(args), pytest_asyncio, sqlalchemy, jobs=args.jobs, timeout=args.timeout)
     if args.json:
         _write_json(args.json, run.as_json())
@@ -255,9 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
         "matrix", help="the catalogue under several pytest-asyncio x SQLAlchemy versions (cached environments)",
         description="Build (or reuse) one environment per version pair and run the entries' broken and fixed "
                     "variants in each, judged against each entry's [versions] declarations. Default entries: "
-                    "those that declare a version cliff (--all: every pytest entry). Exit code 0: every cell "
+                    "the headline version cliffs (--all: every pytest entry). Exit code 0: every cell "
                     "behaved as declared, 1: some did not (or an environment could not be built), 2: bad input."))
-    mx.add_argument("ids", nargs="*", metavar="ID", help="entry ids (default: the entries with a [versions] table)")
+    mx.add_argument("ids", nargs="*", metavar="ID", help="entry ids (default: the headline cliffs)")
     mx.add_argument("--all", action="store_true", help="every pytest entry of the catalogue")
     mx.add_argument("--pytest-asyncio", metavar="V,V", help="versions (default 0.21.2,0.23.8,0.25.3,1.5.0)")
     mx.add_argument("--sqlalchemy", metavar="V,V", help="versions (default 2.0.58,2.1.9)")

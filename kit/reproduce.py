@@ -9,6 +9,7 @@ one per test (with the loops each test and fixture ran on).
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import sys
 import tempfile
 import threading
@@ -78,7 +79,14 @@ def _first_error(run: PytestRun) -> tuple[str | None, str | None]:
     for kind, message, _ in _observed(run):
         if kind:
             return kind, message
-    return None, None
+    return _output_error(run.output)
+
+
+def _output_error(output: str | None) -> tuple[str | None, str | None]:
+    """The first ``E   SomeError: message`` line pytest printed: the only trace of an error outside any test
+    (a conftest that fails to import, e.g. ``loop_scope=`` on pytest-asyncio < 0.24)."""
+    match = re.search(r"^E\s+([A-Za-z_][\w.]*)(?::\s*(.*))?$", output or "", re.M)
+    return (match.group(1), (match.group(2) or "").strip()) if match else (None, None)
 
 
 def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, timeout: float) -> PytestRun:

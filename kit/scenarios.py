@@ -22,6 +22,13 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
     [[secondary]]              # fallout later in the same run
     error_type = "InterfaceError"
     message = "another operation is in progress"
+    [versions]                 # optional: where `kit matrix` should see the variants behave otherwise
+    broken_passes_on = ["pytest-asyncio<1.0"]          # the broken variant passes there
+    broken_differs_on = ["pytest-asyncio<0.23"]        # it fails, but not with the symptom above
+    fixed_fails_on = ["pytest-asyncio<0.26"]           # the fix does not work there
+    reason = "..."                                     # why, for the matrix and the upgrade advisor
+    cliff = true                                       # a headline cliff: in `kit matrix`'s default set
+    (each list is OR-ed; one item may AND several packages: "pytest-asyncio>=1.0 and sqlalchemy<2.1")
 """
 
 from __future__ import annotations
@@ -69,12 +76,14 @@ class Scenario:
     secondary: tuple[Symptom, ...] = ()
     timeout: float | None = None
     path: Path = field(default=CATALOGUE_DIR, repr=False)
+    versions: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [versions] table
 
     def as_dict(self) -> dict:
         return {
             "id": self.id, "title": self.title, "kind": self.kind,
             "symptom": vars(self.symptom), "explanation": self.explanation, "fix": self.fix,
             "references": list(self.references), "secondary": [vars(s) for s in self.secondary],
+            "versions": dict(self.versions),
         }
 
 
@@ -85,7 +94,7 @@ def _load(directory: Path) -> Scenario:
         symptom=Symptom(**meta["symptom"]), explanation=meta["explanation"].strip(), fix=meta["fix"].strip(),
         references=tuple(meta.get("references", ())),
         secondary=tuple(Symptom(**s) for s in meta.get("secondary", ())), timeout=meta.get("timeout"),
-        path=directory,
+        path=directory, versions=meta.get("versions", {}),
     )
 
 

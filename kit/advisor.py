@@ -1,0 +1,469 @@
+"""The upgrade advisor: which of a suite's fixtures and settings break on the next pytest-asyncio, SQLAlchemy or
+httpx release line, backed by the version matrix.
+
+Why: the loop/session conflicts are mostly cliffs between releases. A suite that is green today can turn red
+on an upgrade without a line of it changing (a legacy ``event_loop`` override is silently ignored by
+pytest-asyncio 1.x), and the usual fix for one version is the bug of another (``loop_scope=`` is a TypeError
+before 0.24, the ini loop scopes are ignored before 0.24/0.26). The advisor reads what a recorded run says is
+in force (the recorder's ``config`` event: ``asyncio_mode`` and the default loop scopes) and scans the suite's
+conftest.py and pytest configuration text for the patterns that have a cliff; each piece of advice cites the
+matrix cells (``kit matrix``) that show the cliff on this machine, or says it was not measured.
+
+Everything here is pure reading: no subprocess, no import of the user's code.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+__all__ = ["Advice", "Pattern", "advise", "scan_suite", "render_advice"]
+
+_IGNORED_DIRS = {".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox", "site-packages",
+                 ".pytest_cache", "build", "dist"}
+_SEVERITY_ORDER = {"broken-now": 0, "breaks-on-upgrade": 1, "deprecated": 2, "info": 3}
+# Versions at which behaviour changes, besides those a matrix run used: the "next release line" is the first
+# of these above what is installed and inside the rule's range.
+_LINES = {
+    "pytest-asyncio": ("0.21.2", "0.23.8", "0.24.0", "0.25.3", "0.26.0", "1.0.0", "1.5.0"),
+    "sqlalchemy": ("2.0.58", "2.1.0", "2.1.9"),
+    "httpx": ("0.27.2", "0.28.0"),
+}
+
+
+@dataclass
+class Pattern:
+    """One thing the scan found in the suite's files."""
+
+    kind: str            # event_loop_override | event_loop_request | loop_scope | wide_async_fixture |
+                         # plain_async_fixture | asyncclient_app | expire_on_commit | ini_option | sqlalchemy_req
+    file: str
+    line: int
+    name: str = ""       # fixture / option / call name
+    detail: str = ""     # e.g. the fixture's scope, the option's value
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Advice:
+    """One fixture or setting that breaks (or will) on a release line, and what to do about it."""
+
+    rule: str                       # the catalogue entry (or rule name) this is about
+    severity: str                   # broken-now | breaks-on-upgrade | deprecated | info
+    package: str                    # the package whose release line matters
+    breaks_on: str                  # e.g. "pytest-asyncio 1.0.0" (the first line where it breaks)
+    where: list[str]                # file:line of each pattern behind it
+    message: str                    # what happens there
+    fix: str
+    evidence: list[str] = field(default_factory=list)   # matrix cells cited ("entry/variant @ versions: outcome")
+    measured: bool = False          # True when at least one matrix cell on this machine backs it
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def as_text(self) -> str:
+        lines = [f"[{self.severity}] {self.rule}: {self.message}", f"    where: {', '.join(self.where) or '-'}",
+                 f"    breaks on: {self.breaks_on}", f"    fix: {self.fix}"]
+        lines += [f"    measured: {cite}" for cite in self.evidence] or ["    measured: not in the matrix results given "
+                                                                          "(run `kit matrix` to see it here)"]
+        return "\n".join(lines)
+
+
+# -- scanning ---------------------------------------------------------------------------------------------
+def _files(root: Path, names: tuple[str, ...]) -> list[Path]:
+    if root.is_file():
+        return [root] if root.name in names or root.suffix == ".py" else []
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.name in names and path.is_file() and not (_IGNORED_DIRS & set(path.relative_to(root).parts[:-1])):
+            found.append(path)
+    return found
+
+
+def _decorator_call(node: ast.expr) -> tuple[str, dict[str, ast.expr]]:
+    """``@pytest_asyncio.fixture(scope="session")`` -> ("pytest_asyncio.fixture", {"scope": <node>})."""
+    keywords: dict[str, ast.expr] = {}
+    if isinstance(node, ast.Call):
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        node = node.func
+    return ast.unparse(node), keywords
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None if node is None else ast.unparse(node)
+
+
+def _scan_python(path: Path, rel: str) -> list[Pattern]:
+    text = path.read_text(errors="replace")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return _scan_python_text(text, rel)
+    found: list[Pattern] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            is_async = isinstance(node, ast.AsyncFunctionDef)
+            params = [a.arg for a in node.args.args + node.args.kwonlyargs]
+            for decorator in node.decorator_list:
+                name, kw = _decorator_call(decorator)
+                if name.endswith("fixture") and ("pytest" in name or name == "fixture"):
+                    scope = _literal(kw.get("scope")) or "function"
+                    if node.name == "event_loop":
+                        found.append(Pattern("event_loop_override", rel, node.lineno, node.name, scope))
+                    if "loop_scope" in kw:
+                        found.append(Pattern("loop_scope", rel, node.lineno, node.name, _literal(kw["loop_scope"]) or ""))
+                    if is_async and scope != "function" and "loop_scope" not in kw and "pytest_asyncio" in name:
+                        found.append(Pattern("wide_async_fixture", rel, node.lineno, node.name, scope))
+                    if is_async and name in ("pytest.fixture", "fixture"):
+                        found.append(Pattern("plain_async_fixture", rel, node.lineno, node.name, scope))
+                        if scope != "function":
+                            found.append(Pattern("wide_async_fixture", rel, node.lineno, node.name, scope))
+                elif "mark.asyncio" in name and "loop_scope" in kw:
+                    found.append(Pattern("loop_scope", rel, node.lineno, node.name, _literal(kw["loop_scope"]) or ""))
+            if "event_loop" in params and node.name != "event_loop":
+                found.append(Pattern("event_loop_request", rel, node.lineno, node.name))
+        elif isinstance(node, ast.Call):
+            callee = ast.unparse(node.func)
+            keywords = {k.arg: k.value for k in node.keywords if k.arg}
+            if callee.endswith("AsyncClient") and "app" in keywords:
+                found.append(Pattern("asyncclient_app", rel, node.lineno, callee))
+            if callee.rsplit(".", 1)[-1] in ("async_sessionmaker", "AsyncSession", "sessionmaker"):
+                value = keywords.get("expire_on_commit")
+                if value is None or _literal(value) != "False":
+                    found.append(Pattern("expire_on_commit", rel, node.lineno, callee,
+                                         "unset (True)" if value is None else _literal(value) or ""))
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark"
+                                                  for t in node.targets):
+            if "loop_scope" in ast.unparse(node.value):
+                found.append(Pattern("loop_scope", rel, node.lineno, "pytestmark", ast.unparse(node.value)[:80]))
+    return found
+
+
+def _scan_python_text(text: str, rel: str) -> list[Pattern]:
+    """Fallback for files that do not parse: the same patterns by regex, less precisely."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.search(r"def event_loop\s*\(", line):
+            found.append(Pattern("event_loop_override", rel, number, "event_loop"))
+        if "loop_scope=" in line:
+            found.append(Pattern("loop_scope", rel, number))
+        if re.search(r"AsyncClient\([^)]*\bapp\s*=", line):
+            found.append(Pattern("asyncclient_app", rel, number, "AsyncClient"))
+    return found
+
+
+_INI_OPTIONS = ("asyncio_mode", "asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope")
+
+
+def _scan_config(path: Path, rel: str) -> list[Pattern]:
+    text = path.read_text(errors="replace")
+    options: dict[str, str] = {}
+    if path.name == "pyproject.toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return []
+        section = data.get("tool", {}).get("pytest", {})
+        section = {**section.get("ini_options", {}), **{k: v for k, v in section.items() if k != "ini_options"}}
+        options = {k: str(v) for k, v in section.items() if k in _INI_OPTIONS}
+        if "sqlalchemy" in text.lower():
+            for number, line in enumerate(text.splitlines(), 1):
+                if re.search(r"['\"]sqlalchemy(?!\[)", line, re.I):
+                    return [*_ini_patterns(options, text, rel), Pattern("sqlalchemy_req", rel, number, "sqlalchemy",
+                                                                        line.strip())]
+        return _ini_patterns(options, text, rel)
+    if path.name.startswith("requirements"):
+        return [Pattern("sqlalchemy_req", rel, n, "sqlalchemy", line.strip())
+                for n, line in enumerate(text.splitlines(), 1) if re.match(r"\s*sqlalchemy(?!\[)\b", line, re.I)]
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return []
+    section = "tool:pytest" if path.name == "setup.cfg" else "pytest"
+    if parser.has_section(section):
+        options = {k: v for k, v in parser[section].items() if k in _INI_OPTIONS}
+    return _ini_patterns(options, text, rel)
+
+
+def _ini_patterns(options: dict[str, str], text: str, rel: str) -> list[Pattern]:
+    patterns = []
+    for name, value in options.items():
+        line = next((n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(name)), 1)
+        patterns.append(Pattern("ini_option", rel, line, name, value.strip()))
+    return patterns
+
+
+def scan_suite(path: Path | str) -> list[Pattern]:
+    """Every cliff-prone pattern in the suite's conftest.py files, test modules' event_loop use and config."""
+    root = Path(path)
+    base = root if root.is_dir() else root.parent
+    patterns: list[Pattern] = []
+    for file in _files(root, ("conftest.py",)) + [f for f in _files(root, ()) if f.name.startswith("test_")]:
+        patterns += _scan_python(file, str(file.relative_to(base)))
+    if root.is_dir():
+        for file in sorted(root.rglob("test_*.py")):
+            if not (_IGNORED_DIRS & set(file.relative_to(root).parts[:-1])):
+                patterns += [p for p in _scan_python(file, str(file.relative_to(base)))
+                             if p.kind in ("event_loop_request", "loop_scope", "asyncclient_app")]
+        for name in ("pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", "requirements.txt",
+                     "requirements-dev.txt", "requirements-test.txt"):
+            if (root / name).is_file():
+                patterns += _scan_config(root / name, name)
+    seen, unique = set(), []
+    for p in patterns:
+        key = (p.kind, p.file, p.line, p.name)
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+# -- versions and matrix evidence -------------------------------------------------------------------------
+def _version(text: str | None):
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(str(text)) if text else None
+    except InvalidVersion:
+        return None
+
+
+def _ordinal(text: str) -> float:
+    version = _version(text)
+    return sum(part / 1000 ** i for i, part in enumerate(version.release)) if version else 0.0
+
+
+def _cells(matrix_results) -> list[dict]:
+    """Matrix results as plain dicts (MatrixCell objects, their as_dict(), or the --json file's rows)."""
+    rows = []
+    for cell in matrix_results or []:
+        rows.append(cell if isinstance(cell, dict) else cell.as_dict())
+    return rows
+
+
+def _cite(row: dict) -> str:
+    error = (row.get("first_error_type") or "").rsplit(".", 1)[-1]
+    message = (row.get("first_error_message") or "").strip().splitlines()
+    tail = f" ({error}: {message[0][:90]})" if error and message and row.get("outcome") != "passed" else (
+        f" ({error})" if error and row.get("outcome") != "passed" else "")
+    return (f"{row['scenario']}/{row['variant']} @ pytest-asyncio {row['pytest_asyncio']} + SQLAlchemy "
+            f"{row['sqlalchemy']}: {row['outcome']}{tail}")
+
+
+def _evidence(rows: list[dict], scenario: str, variant: str, spec: str | None, versions_now: dict) -> list[str]:
+    """Two cells that show the cliff: one at the installed line (or before the cliff) and one past it."""
+    from packaging.specifiers import SpecifierSet
+
+    chosen = [r for r in rows if r.get("scenario") == scenario and r.get("variant") == variant]
+    if not chosen:
+        return []
+    specifier = SpecifierSet(spec) if spec else None
+    inside = [r for r in chosen if specifier is None or specifier.contains(r["pytest_asyncio"], prereleases=True)]
+    outside = [r for r in chosen if r not in inside]
+    sa_now = _version(versions_now.get("sqlalchemy"))
+
+    def other_sqlalchemy(row: dict) -> int:
+        sa = _version(row.get("sqlalchemy"))
+        return 0 if sa_now is None or (sa is not None and sa.release[:2] == sa_now.release[:2]) else 1
+
+    # past the cliff: the earliest version that breaks; before it: the latest that does not
+    first_in = sorted(inside, key=lambda r: (other_sqlalchemy(r), _version(r["pytest_asyncio"])))[:1]
+    last_out = sorted(outside, key=lambda r: (other_sqlalchemy(r), -_ordinal(r["pytest_asyncio"])))[:1]
+    picked = last_out + first_in
+    return [_cite(r) for r in picked]
+
+
+def _next_line(package: str, installed, spec: str, extra: list[str]) -> str | None:
+    """The first release (known to kit or the matrix) above ``installed`` that falls in ``spec``."""
+    from packaging.specifiers import SpecifierSet
+
+    specifier = SpecifierSet(spec)
+    candidates = sorted({v for v in (*_LINES.get(package, ()), *extra) if _version(v)}, key=_version)
+    for candidate in candidates:
+        if (installed is None or _version(candidate) > installed) and specifier.contains(candidate, prereleases=True):
+            return candidate
+    return None
+
+
+def _status(package: str, versions: dict, spec: str, extra: list[str]) -> tuple[str, str] | None:
+    """("broken-now" | "breaks-on-upgrade", "<package> <version>") for a rule breaking on ``spec``, or None."""
+    from packaging.specifiers import SpecifierSet
+
+    installed = _version(versions.get(package))
+    if installed is not None and SpecifierSet(spec).contains(installed, prereleases=True):
+        return "broken-now", f"{package} {installed} (installed)"
+    upcoming = _next_line(package, installed, spec, extra)
+    return ("breaks-on-upgrade", f"{package} {upcoming}") if upcoming else None
+
+
+# -- rules ------------------------------------------------------------------------------------------------
+def advise(path, config: dict | None, installed_versions: dict | None, matrix_results=None) -> list[Advice]:
+    """Which of the suite's fixtures and settings break on the next pytest-asyncio / SQLAlchemy / httpx line.
+
+    ``path``: the suite (a directory, or one conftest.py). ``config``: the recorder's ``config`` event of a
+    recorded run (``PytestRun.config``: asyncio_mode, default loop scopes, versions), or None. ``installed_versions``:
+    package -> version (``kit.versions.collect_versions()``, or the run's config), or None. ``matrix_results``:
+    ``kit matrix`` cells (MatrixCell objects or the JSON rows) to cite; None reads the latest matrix run from the
+    records store, if any. Returns the advice most urgent first.
+    """
+    config = dict(config or {})
+    versions = {k.lower(): v for k, v in {**{k: config.get(k) for k in ("pytest", "pytest-asyncio", "sqlalchemy",
+                                                                          "asyncpg")},
+                                          **(installed_versions or {})}.items() if v}
+    if matrix_results is None:
+        try:
+            from kit.matrix import load_matrix_cells
+
+            matrix_results = load_matrix_cells()
+        except Exception:  # noqa: BLE001 - no store, no pandas: advise without citations
+            matrix_results = []
+    rows = _cells(matrix_results)
+    seen_pa = sorted({r["pytest_asyncio"] for r in rows if r.get("pytest_asyncio")}, key=lambda v: _version(v) or 0)
+    seen_sa = sorted({r["sqlalchemy"] for r in rows if r.get("sqlalchemy")}, key=lambda v: _version(v) or 0)
+    patterns = scan_suite(path)
+    by_kind: dict[str, list[Pattern]] = {}
+    for p in patterns:
+        by_kind.setdefault(p.kind, []).append(p)
+    ini = {p.name: p.detail for p in by_kind.get("ini_option", [])}
+    settings = {name: config.get(name) if config.get(name) is not None else ini.get(name) for name in _INI_OPTIONS}
+    mode = (settings["asyncio_mode"] or "strict").lower()
+    pa_now = _version(versions.get("pytest-asyncio"))
+    advice: list[Advice] = []
+
+    def add(rule, package, spec, where, message, fix, scenario=None, variant="broken", cite_spec=None,
+            severity=None, extra=None, breaks_on=None) -> None:
+        status = _status(package, versions, spec, extra if extra is not None else seen_pa) if spec else None
+        if spec and status is None:
+            return
+        level, line = status if status else (severity or "info", breaks_on or "any version")
+        if severity and status:
+            level = severity if level == "breaks-on-upgrade" else level
+        evidence = _evidence(rows, scenario, variant, cite_spec, versions) if scenario else []
+        advice.append(Advice(rule, level, package, line, [p.where for p in where], message, fix, evidence,
+                             bool(evidence)))
+
+    # 1. legacy event_loop override: works on 0.21, deprecated 0.23-0.25, silently ignored on 1.x.
+    if by_kind.get("event_loop_override"):
+        add("legacy-event-loop-override", "pytest-asyncio", ">=1.0", by_kind["event_loop_override"],
+            "the `event_loop` fixture override is never requested by pytest-asyncio 1.x: each test gets its own loop "
+            "again, and a pooled engine fails with 'attached to a different loop' from the second test on",
+            "delete the override; set `asyncio_default_fixture_loop_scope = session` and "
+            "`asyncio_default_test_loop_scope = session` in pytest.ini (these need pytest-asyncio >= 0.26: "
+            "upgrade and change the config in the same step)",
+            "legacy-event-loop-override", "broken", cite_spec=">=1.0")
+        if pa_now is not None and pa_now < _version("1.0"):
+            fixed = _evidence(rows, "legacy-event-loop-override", "fixed", ">=0.26", versions)
+            if fixed:
+                advice[-1].evidence += [f"the fix, on both sides of 0.26: {c}" for c in fixed]
+    # 2. requesting event_loop: "fixture 'event_loop' not found" on 1.x.
+    if by_kind.get("event_loop_request"):
+        add("event-loop-fixture-removed", "pytest-asyncio", ">=1.0", by_kind["event_loop_request"],
+            "these request the `event_loop` fixture, which pytest-asyncio 1.0 removed: ERROR `fixture 'event_loop' "
+            "not found` (unless the suite defines its own)",
+            "use `asyncio.get_running_loop()` inside the async test or fixture instead of requesting `event_loop`")
+    # 3. loop_scope= before 0.24 is a TypeError.
+    if by_kind.get("loop_scope"):
+        add("loop-scope-needs-0.24", "pytest-asyncio", "<0.24", by_kind["loop_scope"],
+            "`loop_scope=` arrived in pytest-asyncio 0.24: before it, `@pytest_asyncio.fixture(loop_scope=...)` is "
+            "`TypeError: fixture() got an unexpected keyword argument 'loop_scope'` at collection",
+            "require pytest-asyncio >= 0.24 (pin it) before using `loop_scope=`; on older versions the "
+            "session-scoped `event_loop` override is the way", "session-engine-function-loop", "fixed",
+            cite_spec="<0.24")
+        if advice and advice[-1].rule == "loop-scope-needs-0.24" and advice[-1].severity == "breaks-on-upgrade":
+            advice.pop()  # only downgrades break it: not advice for an upgrade
+    # 4. ini loop scopes that the installed version does not know are silently ignored.
+    for option, since in (("asyncio_default_fixture_loop_scope", "0.24"), ("asyncio_default_test_loop_scope", "0.26")):
+        where = [p for p in by_kind.get("ini_option", []) if p.name == option]
+        if where and pa_now is not None and pa_now < _version(since):
+            advice.append(Advice(
+                "ini-loop-scope-ignored", "broken-now", "pytest-asyncio", f"pytest-asyncio {pa_now} (installed)",
+                [p.where for p in where],
+                f"`{option}` is only known from pytest-asyncio {since}: pytest {versions.get('pytest') or ''} only "
+                "warns 'Unknown config option' and the loop scope it asks for does not apply",
+                f"upgrade pytest-asyncio to >= {since} (then the option works), or keep the old mechanism until then",
+                _evidence(rows, "legacy-event-loop-override", "fixed", f"<{since}", versions)))
+            advice[-1].measured = bool(advice[-1].evidence)
+    # 5. wide-scoped async fixtures without loop_scope, against the default fixture loop scope.
+    wide = by_kind.get("wide_async_fixture", [])
+    default_scope = settings["asyncio_default_fixture_loop_scope"]
+    if wide:
+        if default_scope == "function":
+            add("fixture-loop-scope-mismatch", "pytest-asyncio", ">=0.24", wide,
+                "wider-scoped async fixtures without `loop_scope` ask for the function loop "
+                "(`asyncio_default_fixture_loop_scope = function`): ERROR at setup, `ScopeMismatch ... "
+                "_function_scoped_runner`, then bare AssertionErrors",
+                "give each one `loop_scope=` equal to its scope (e.g. `loop_scope=\"session\"`), or set "
+                "`asyncio_default_fixture_loop_scope = fixture-scope` (1.5)", "fixture-loop-scope-mismatch",
+                "broken", cite_spec=">=0.24")
+        elif default_scope is None and (pa_now is None or pa_now >= _version("0.24")):
+            add("fixture-loop-scope-mismatch", "pytest-asyncio", None, wide,
+                "`asyncio_default_fixture_loop_scope` is unset, so these wider-scoped async fixtures run on a loop of "
+                "their own scope (with a deprecation warning); pytest-asyncio plans to make `function` the default "
+                "(#924), and then they fail at setup with `ScopeMismatch ... _function_scoped_runner`",
+                "give each one an explicit `loop_scope=` and set `asyncio_default_fixture_loop_scope` in pytest.ini "
+                "now, so the next release cannot change it", "fixture-loop-scope-mismatch", "broken",
+                cite_spec=">=0.24", severity="deprecated",
+                breaks_on="the pytest-asyncio release that makes `function` the default (#924)")
+        add("session-engine-function-loop", "pytest-asyncio", ">=0.23", wide,
+            "from pytest-asyncio 0.23 a wider-scoped async fixture runs on its own loop while each test runs on a "
+            "function loop: an engine or connection it yields fails in the tests with 'attached to a different "
+            "loop' (on 0.21 the same fixture needs a session `event_loop` override instead)",
+            "`loop_scope=\"session\"` on the fixture and the tests on the session loop "
+            "(`asyncio_default_test_loop_scope = session`, >= 0.26)", "session-engine-function-loop", "broken",
+            cite_spec=">=0.23")
+        if settings["asyncio_default_test_loop_scope"] == "session" and advice and \
+                advice[-1].rule == "session-engine-function-loop" and advice[-1].severity == "broken-now":
+            advice.pop()  # the tests already share the session loop
+    elif default_scope is None and pa_now is not None and pa_now >= _version("0.24"):
+        advice.append(Advice("unset-default-fixture-loop-scope", "deprecated", "pytest-asyncio",
+                             "the release that makes `function` the default (#924)", [],
+                             "`asyncio_default_fixture_loop_scope` is unset (pytest-asyncio warns about it); its "
+                             "default is planned to become `function`",
+                             "set it explicitly in pytest.ini (`function` unless a fixture needs a wider loop)"))
+    # 6. strict mode + plain @pytest.fixture on an async def.
+    if by_kind.get("plain_async_fixture") and mode == "strict":
+        add("strict-mode-async-fixture", "pytest-asyncio", None, by_kind["plain_async_fixture"],
+            "async fixtures declared with plain `@pytest.fixture` in strict mode are not run by pytest-asyncio: "
+            "pytest 9 + pytest-asyncio 1.x make it an ERROR ('requested an async fixture ... with no plugin or "
+            "hook that handled it'); older versions hand the test an un-awaited coroutine/async generator",
+            "use `@pytest_asyncio.fixture`, or `asyncio_mode = auto`", "strict-mode-async-fixture", "broken",
+            severity="broken-now")
+    # 7. SQLAlchemy 2.1 no longer installs greenlet unless asked for with the asyncio extra.
+    requirement = by_kind.get("sqlalchemy_req", [])
+    if requirement:
+        add("sqlalchemy-asyncio-extra", "sqlalchemy", ">=2.1", requirement,
+            "SQLAlchemy 2.1 does not install greenlet by default: AsyncEngine fails with `ImportError ... requires "
+            "that the Python 'greenlet' library is installed`",
+            "depend on `sqlalchemy[asyncio]` (or add greenlet explicitly)", extra=seen_sa)
+    # 8. expire_on_commit left True with AsyncSession.
+    if by_kind.get("expire_on_commit"):
+        add("expired-attribute-missing-greenlet", "sqlalchemy", None, by_kind["expire_on_commit"],
+            "sessions made with `expire_on_commit` left True: reading an attribute after `commit()` raises "
+            "`MissingGreenlet` on every SQLAlchemy 2.x (2.1 words it 'await_()')",
+            "`async_sessionmaker(engine, expire_on_commit=False)`, or `await session.refresh(obj)` after commit",
+            "expired-attribute-missing-greenlet", "broken", severity="info")
+    # 9. httpx 0.28 removed AsyncClient(app=).
+    if by_kind.get("asyncclient_app"):
+        add("asgi-client-lifespan", "httpx", ">=0.28", by_kind["asyncclient_app"],
+            "`AsyncClient(app=...)` was removed in httpx 0.28: `TypeError: ... unexpected keyword argument 'app'`",
+            "`AsyncClient(transport=ASGITransport(app=app), base_url=\"http://test\")`, inside "
+            "`asgi_lifespan.LifespanManager(app)` if the app sets state in its lifespan", extra=[])
+    advice.sort(key=lambda a: _SEVERITY_ORDER.get(a.severity, 9))
+    return advice
+
+
+def render_advice(advice: list[Advice]) -> str:
+    """Plain text, most urgent first, for the CLI and for diagnose's report."""
+    if not advice:
+        return "upgrade advisor: nothing in this suite is known to break on the next release lines."
+    return "upgrade advisor:\n" + "\n".join(a.as_text() for a in advice)
