@@ -94,8 +94,6 @@ def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, 
 
     ipytest inside the kernel loads kit's plugin, so the records have the same shape as a subprocess run.
     """
-    import nbformat  # noqa: F401 - fail early with a clear import error if Jupyter is missing
-
     from kit.kernel import execute_notebook, failed_cell, notebook_from_cells
 
     record = project / "kit-record.jsonl"

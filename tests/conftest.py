@@ -70,5 +70,22 @@ def run_kit(kit_home: Path):
     return run
 
 
+def leftover_processes(kit_data_dir: str, marker: str) -> list[str]:
+    """Live processes started by *this* kit (its KIT_DATA_DIR is in their environment) whose command
+    line or working directory contains ``marker``. Other kits running on the machine do not count."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if f"KIT_DATA_DIR={kit_data_dir}".encode() not in (proc / "environ").read_bytes():
+                continue
+            if (proc / "stat").read_text().split(") ")[-1].startswith("Z"):
+                continue  # a zombie has exited; only its exit status waits to be collected
+            if marker.encode() in (proc / "cmdline").read_bytes() or marker in os.readlink(proc / "cwd"):
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
+
+
 def assert_no_traceback(text: str) -> None:
     assert "Traceback (most recent call last)" not in text, text

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
-from conftest import assert_no_traceback
+from conftest import assert_no_traceback, leftover_processes
 from kit.scenarios import catalogue
 
 REQUIRED = {
@@ -68,9 +67,7 @@ def test_the_hang_is_killed_recorded_as_timeout_and_leaves_nothing_behind(result
     hang = results[("leaked-connection-hang", "broken")]
     assert hang.outcome == "timeout" and hang.first_error_type == "timeout"
     assert hang.hang_dump and "hung in" in hang.hang_dump  # where it hung, from the recorder's dump
-    leftovers = [p for p in Path("/proc").glob("[0-9]*")
-                 if b"kit-leaked-connection-hang" in _read(p / "cmdline") or "kit-leaked-connection-hang" in _cwd(p)]
-    assert not leftovers
+    assert not leftover_processes(os.environ["KIT_DATA_DIR"], "kit-leaked-connection-hang")
 
     async def scratch_backends() -> int:
         conn = await connect(target)
@@ -80,20 +77,6 @@ def test_the_hang_is_killed_recorded_as_timeout_and_leaves_nothing_behind(result
             await conn.close()
 
     assert run_sync(scratch_backends()) == 0
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
-
-
-def _cwd(proc: Path) -> str:
-    try:
-        return os.readlink(proc / "cwd")
-    except OSError:
-        return ""
 
 
 def test_cli_contract_for_one_entry(target, run_kit, tmp_path):

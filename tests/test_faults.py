@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, assert_no_traceback
+from conftest import REPO, assert_no_traceback, leftover_processes
 from kit.aio import run_sync
 from kit.embedded import EmbeddedServer
 from kit.records import load_records
@@ -48,15 +48,8 @@ def _wait_for_records(env: dict[str, str], kind: str, count: int, timeout: float
     raise AssertionError(f"no {count} {kind} record(s) within {timeout} s")
 
 
-def _leftovers(marker: str) -> list[str]:
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if marker.encode() in (proc / "cmdline").read_bytes() or marker in os.readlink(proc / "cwd"):
-                found.append(proc.name)
-        except OSError:
-            continue
-    return found
+def _leftovers(env: dict[str, str], marker: str) -> list[str]:
+    return leftover_processes(env["KIT_DATA_DIR"], marker)
 
 
 def _databases(target: Target, pattern: str) -> list[str]:
@@ -87,7 +80,7 @@ def test_server_killed_mid_scenarios_run(own_kit, tmp_path):
     recorded = load_records(Path(own_kit["KIT_DATA_DIR"]) / "runs.jsonl", kind="scenario")
     assert len(recorded) == len(FAST) and recorded["error_type"].iloc[0] != "DatabaseGone"
     assert recorded["error_type"].iloc[-1] == "DatabaseGone"
-    assert not _leftovers("kit-strict-mode") and not _leftovers("kit-module-engine")
+    assert not _leftovers(own_kit, "kit-strict-mode") and not _leftovers(own_kit, "kit-module-engine")
 
 
 def test_sigkilled_scenarios_run_leaves_nothing_and_the_next_run_cleans_up(own_kit):
@@ -95,13 +88,13 @@ def test_sigkilled_scenarios_run_leaves_nothing_and_the_next_run_cleans_up(own_k
                  env=own_kit)
     _wait_for_records(own_kit, "scenario", 1)
     time.sleep(1.5)  # the hang entry is now running its pytest subprocess
-    hung = _leftovers("kit-leaked-connection-hang")
+    hung = _leftovers(own_kit, "kit-leaked-connection-hang")
     kit.kill()
     kit.wait(30)
     deadline = time.monotonic() + 10
-    while _leftovers("kit-leaked-connection-hang") and time.monotonic() < deadline:
+    while _leftovers(own_kit, "kit-leaked-connection-hang") and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert hung and not _leftovers("kit-leaked-connection-hang")  # the hung pytest died with kit
+    assert hung and not _leftovers(own_kit, "kit-leaked-connection-hang")  # the hung pytest died with kit
     target = Target(EmbeddedServer(Path(own_kit["KIT_STATE_DIR"])).start(), "embedded")
     assert _databases(target, f"kit\\_test\\_%\\_{kit.pid}\\_%")  # the killed run's scratch database...
     again = _spawn("scenarios", "run", "strict-mode-async-fixture", env=own_kit)
