@@ -53,6 +53,14 @@ def _type_name(exc_type: type) -> str:
     return exc_type.__qualname__ if module in ("builtins", "__main__") else f"{module}.{exc_type.__qualname__}"
 
 
+def _message(exc: BaseException) -> str:
+    """``str(exc)``, except where that is unreadable: a fixture lookup error is a tuple of internals."""
+    argname = getattr(exc, "argname", None)
+    if type(exc).__name__ == "FixtureLookupError" and argname:
+        return f"fixture '{argname}' not found" + (f": {exc.msg}" if getattr(exc, "msg", None) else "")
+    return str(exc)
+
+
 def _chain(exc: BaseException | None) -> list[dict]:
     chain, seen = [], set()
     while exc is not None and id(exc) not in seen and len(chain) < 6:
@@ -304,7 +312,7 @@ class Recorder:
             if call.excinfo is not None and report.outcome != "passed":
                 exc = call.excinfo.value
                 data["error_type"] = _type_name(call.excinfo.type)
-                data["message"] = _mask(str(exc))[:_MAX_MESSAGE]
+                data["message"] = _mask(_message(exc))[:_MAX_MESSAGE]
                 data["chain"] = _chain(exc)[1:]
                 data["frames"] = _frames(call.excinfo.tb)
             if report.outcome == "skipped":
