@@ -58,7 +58,8 @@ def _header(title: str, result: NotebookResult, context: dict) -> str:
 
 
 def _toc(body: str, title: str = "") -> str:
-    items = [(int(level), anchor, re.sub(r"<[^>]+>", "", text).strip()) for level, anchor, text in _HEADING.findall(body)]
+    items = [(int(level), anchor, re.sub(r"<[^>]+>", "", text).strip())
+             for level, anchor, text in _HEADING.findall(body)]
     if items and items[0][0] == 1 and html.unescape(items[0][2]) == title:
         items = items[1:]  # the notebook's title is already the header's
     if not items:
@@ -89,7 +90,7 @@ def write_index(results: list[NotebookResult], context: dict, destination: Path)
         link = f"<a href='{html.escape(Path(r.html_path).name)}'>{html.escape(r.name)}</a>" if r.html_path else html.escape(r.name)
         rows.append(f"<tr class='{'ok' if r.ok else 'bad'}'><td>{link}</td><td>{html.escape(status)}</td>"
                     f"<td>{r.seconds:.1f} s</td><td>{html.escape(r.error or '')}</td></tr>")
-    versions = ", ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in context.get("versions", {}).items())
+    versions = ", ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in context.get("versions", {}).items() if v)
     total = sum(r.seconds for r in results)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>kit investigation report</title>
