@@ -159,6 +159,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         from kit.diagnose_report import write_html
 
         print(f"report: {write_html(diagnosis, Path(args.html))}")
+    if diagnosis.database_gone:
+        print(f"kit: {diagnosis.database_gone}", file=sys.stderr)
+        return 1
     return 1 if diagnosis.findings else 0
 
 

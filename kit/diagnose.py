@@ -64,6 +64,7 @@ class Diagnosis:
     config: dict
     findings: list[Finding]
     run: PytestRun | None = field(default=None, repr=False)
+    database_gone: str | None = None   # set when the server stopped answering during the run
 
     @property
     def roots(self) -> list[Finding]:
@@ -544,14 +545,43 @@ def run_diagnosis(path: Path, url: str | None = None, *, args=(), timeout: float
     """
     import os
 
-    project = check_suite_path(path)
-    if url is None and os.environ.get("DATABASE_URL"):
-        return diagnose(project, None, args=args, timeout=timeout)
-    from kit.target import resolve_target, scratch_database
+    from kit.target import reachable, resolve_target, scratch_database
 
+    project = check_suite_path(path)
     target = resolve_target(url, allow_any_database=allow_any_database)
-    with scratch_database(target, f"diagnose_{project.name}") as scratch:
-        return diagnose(project, scratch.url, args=args, timeout=timeout)
+    if url is None and os.environ.get("DATABASE_URL"):
+        diagnosis = diagnose(project, None, args=args, timeout=timeout)
+    else:
+        with scratch_database(target, f"diagnose_{project.name}") as scratch:
+            diagnosis = diagnose(project, scratch.url, args=args, timeout=timeout)
+    if (diagnosis.failed or diagnosis.errors) and not reachable(target):
+        diagnosis.database_gone = (
+            f"The database went away during the run ({target.masked} stopped answering): the failures after "
+            "that point are its fallout, not findings about your suite. Check the server (`kit db status`, or "
+            "your docker test-db) and run `kit diagnose` again.")
+    _record(diagnosis, target.kind)
+    return diagnosis
+
+
+def _record(diagnosis: Diagnosis, target_kind: str) -> None:
+    """Append the diagnosis and every test it ran to the records store."""
+    from kit.records import RunRecord, append_records, new_run_id
+    from kit.versions import collect_versions
+
+    run_id, versions = new_run_id(), collect_versions()
+    causes = sorted({f.cause for f in diagnosis.roots})
+    records = [RunRecord("diagnose", diagnosis.suite, "failed" if diagnosis.findings else "passed",
+                         error_type="DatabaseGone" if diagnosis.database_gone else None,
+                         error_message=diagnosis.database_gone, versions=versions, target_kind=target_kind,
+                         run_id=run_id, duration_s=diagnosis.run.duration_s if diagnosis.run else 0.0,
+                         details={"passed": diagnosis.passed, "failed": diagnosis.failed,
+                                  "errors": diagnosis.errors, "causes": causes})]
+    for case in diagnosis.run.cases if diagnosis.run else []:
+        records.append(RunRecord("test", case.nodeid, case.outcome, variant=f"diagnose/{Path(diagnosis.suite).name}",
+                                 phase=case.phase, error_type=case.error_type, error_message=case.message,
+                                 duration_s=round(case.duration_s, 4), versions=versions, target_kind=target_kind,
+                                 loops={"phases": case.loops, "fixtures": case.fixture_loops}, run_id=run_id))
+    append_records(records)
 
 
 __all__ += ["run_diagnosis"]

@@ -21,7 +21,7 @@ from kit.errors import TargetError
 from kit.records import RunRecord, append_records, new_run_id
 from kit.runner import PytestRun, parse_events, run_pytest
 from kit.scenarios import VARIANTS, Scenario, Symptom, assemble, get_scenario, catalogue
-from kit.target import Target, scratch_database, server_version
+from kit.target import Target, reachable, scratch_database, server_version
 from kit.versions import collect_versions
 
 __all__ = ["VariantResult", "run_variant", "run_scenarios", "symptom_seen", "DATABASE_GONE"]
@@ -121,21 +121,6 @@ def _database_gone(scenario: Scenario, variant: str, error: Exception) -> Varian
                          f"the database went away: {error}", 0.0)
 
 
-def _reachable(target: Target) -> bool:
-    from kit.aio import run_sync
-    from kit.target import connect
-
-    async def ping() -> None:
-        conn = await connect(target, timeout=3)
-        await conn.close()
-
-    try:
-        run_sync(ping())
-    except TargetError:
-        return False
-    return True
-
-
 def run_variant(scenario: Scenario, variant: str, target: Target, timeout: float | None = None,
                 python: str | None = None) -> VariantResult:
     """Run one variant of one entry in a fresh database and judge it.
@@ -150,7 +135,7 @@ def run_variant(scenario: Scenario, variant: str, target: Target, timeout: float
         result = _run_variant(scenario, variant, target, timeout, python)
     except TargetError as error:
         return _database_gone(scenario, variant, error)
-    if not result.reproduced and not _reachable(target):
+    if not result.reproduced and not reachable(target):
         return _database_gone(scenario, variant, TargetError(f"{target.masked} stopped answering during the run"))
     return result
 

@@ -21,7 +21,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from kit.errors import TargetError, UnsafeTargetError
 from kit.masking import mask_text, mask_url, register_secret
 
-__all__ = ["Target", "resolve_target", "explain_connection_error", "scratch_database", "connect", "server_version"]
+__all__ = ["Target", "resolve_target", "explain_connection_error", "scratch_database", "connect", "server_version",
+           "reachable"]
 
 _SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"}
 _TEST_NAME = re.compile(r"test", re.I)
@@ -254,3 +255,18 @@ def server_version(target: Target) -> str | None:
         except Exception:  # noqa: BLE001 - versions are informative only
             _server_versions[key] = None
     return _server_versions[key]
+
+
+def reachable(target: Target, timeout: float = 3.0) -> bool:
+    """Whether the target's server still accepts a connection (used to tell 'the database went away')."""
+    from kit.aio import run_sync
+
+    async def ping() -> None:
+        conn = await connect(target, timeout=timeout)
+        await conn.close()
+
+    try:
+        run_sync(ping())
+    except TargetError:
+        return False
+    return True

@@ -174,3 +174,24 @@ def test_bad_database_urls_from_the_environment(own_kit, run_kit, url, words):
     result = run_kit("scenarios", "run", FAST[0], env={**own_kit, "DATABASE_URL": url})
     assert result.code != 0 and words in result.err
     assert_no_traceback(result.all)
+
+
+def test_server_killed_mid_diagnose(own_kit, tmp_path):
+    from kit.reference import assemble_stage
+
+    server = EmbeddedServer(Path(own_kit["KIT_STATE_DIR"]))
+    server.start()
+    suite = assemble_stage("full", tmp_path / "suite")
+    kit = _spawn("diagnose", str(suite), "--json", str(tmp_path / "d.json"), env=own_kit)
+    deadline = time.monotonic() + 120
+    while not _leftovers(own_kit, "pytest") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the suite is running its first tests
+    os.kill(server.status().pid, signal.SIGKILL)
+    stdout, stderr = kit.communicate(timeout=300)
+    assert kit.returncode == 1
+    assert "The database went away during the run" in stderr
+    assert_no_traceback(stdout + stderr)
+    assert not _leftovers(own_kit, "pytest")
+    recorded = load_records(Path(own_kit["KIT_DATA_DIR"]) / "runs.jsonl", kind="diagnose")
+    assert recorded["error_type"].iloc[-1] == "DatabaseGone"
