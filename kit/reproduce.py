@@ -85,7 +85,8 @@ def _first_error(run: PytestRun) -> tuple[str | None, str | None]:
 def _output_error(output: str | None) -> tuple[str | None, str | None]:
     """The first ``E   SomeError: message`` line pytest printed: the only trace of an error outside any test
     (a conftest that fails to import, e.g. ``loop_scope=`` on pytest-asyncio < 0.24)."""
-    match = re.search(r"^E\s+([A-Za-z_][\w.]*)(?::\s*(.*))?$", output or "", re.M)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output or "")  # a kernel's FORCE_COLOR beats --color=no
+    match = re.search(r"^E\s+([A-Za-z_][\w.]*)(?::\s*(.*))?$", plain, re.M)
     return (match.group(1), (match.group(2) or "").strip()) if match else (None, None)
 
 
