@@ -154,7 +154,7 @@ def fig_scenario_overhead(target, scratch, work: Path) -> dict:
     from kit.scenarios import assemble, catalogue
 
     entries = [s for s in catalogue() if s.kind == "pytest"]
-    projects = [(assemble(s, "fixed", work / "fixed" / s.id), s.timeout or 120) for s in entries]
+    projects = [(assemble(s, "fixed", work / "fixed" / s.id), s.time_limit("fixed")) for s in entries]
 
     def bare() -> None:
         urls = [scratch(f"f{i}") for i in range(len(projects))]  # created outside the timed loop

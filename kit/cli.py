@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -187,7 +188,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="kit", description="Reproduce, record and diagnose asyncio event-loop / SQLAlchemy AsyncSession "
+                                "conflicts in pytest suites, on a real PostgreSQL.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -281,3 +284,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `kit ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

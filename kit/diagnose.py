@@ -65,6 +65,7 @@ class Diagnosis:
     findings: list[Finding]
     run: PytestRun | None = field(default=None, repr=False)
     database_gone: str | None = None   # set when the server stopped answering during the run
+    advice: list = field(default_factory=list)  # kit.advisor.Advice: what breaks on the next release lines
 
     @property
     def roots(self) -> list[Finding]:
@@ -72,7 +73,8 @@ class Diagnosis:
 
     def as_dict(self) -> dict:
         return {"suite": self.suite, "passed": self.passed, "failed": self.failed, "errors": self.errors,
-                "config": self.config, "findings": [f.as_dict() for f in self.findings]}
+                "config": self.config, "findings": [f.as_dict() for f in self.findings],
+                "advice": [a.as_dict() for a in self.advice]}
 
 
 # -- the evidence a run holds ---------------------------------------------------------------------
@@ -533,7 +535,17 @@ def diagnose(path: Path, database_url: str | None = None, *, args: tuple[str, ..
     project = check_suite_path(path)
     run = run_pytest(project, database_url, args=tuple(args), timeout=timeout, cwd=project)
     _bad_run(run, project)
-    return classify(run, str(project), project)
+    diagnosis = classify(run, str(project), project)
+    diagnosis.advice = _advice(project, run)
+    return diagnosis
+
+
+def _advice(project: Path, run: PytestRun) -> list:
+    """The upgrade advisor's view of this suite, backed by the latest recorded ``kit matrix`` run."""
+    from kit.advisor import advise
+    from kit.versions import collect_versions
+
+    return advise(project, run.config, {**collect_versions(), **{k: v for k, v in run.config.items() if v}})
 
 
 def run_diagnosis(path: Path, url: str | None = None, *, args=(), timeout: float = DEFAULT_TIMEOUT,
@@ -604,7 +616,7 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
            f"{len(diagnosis.findings)} finding(s), {len(diagnosis.roots)} root cause(s)"]
     if not diagnosis.findings:
         out.append("\nNo findings: nothing in this run points at a loop, session or isolation problem.")
-        return "\n".join(out)
+        return "\n".join(out + _advice_lines(diagnosis))
     shown_unknown: dict[str, int] = {}
     for root in diagnosis.roots:
         if root.cause == UNKNOWN and _short(root.error_type) in shown_unknown:
@@ -625,7 +637,13 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
             head = f"      └ secondary: {child.nodeid} [{child.phase}] {_short(child.error_type) or 'error'}: "
             out.append(head + _one_line(child.message, max(30, width - len(head))))
             out.append("          " + _one_line(child.evidence[-1] if child.evidence else "", width - 10))
-    return "\n".join(out)
+    return "\n".join(out + _advice_lines(diagnosis))
+
+
+def _advice_lines(diagnosis: Diagnosis) -> list[str]:
+    from kit.advisor import render_advice
+
+    return ["", render_advice(diagnosis.advice)] if diagnosis.advice else []
 
 
 def _headline(message: str | None) -> str:

@@ -143,7 +143,7 @@ def run_variant(scenario: Scenario, variant: str, target: Target, timeout: float
 
 def _run_variant(scenario: Scenario, variant: str, target: Target, timeout: float | None,
                  python: str | None = None) -> VariantResult:
-    limit = timeout or scenario.timeout or DEFAULT_TIMEOUT
+    limit = timeout or scenario.time_limit(variant, DEFAULT_TIMEOUT)
     with tempfile.TemporaryDirectory(prefix=f"kit-{scenario.id}-{variant}-") as directory, \
             scratch_database(target, f"{scenario.id}_{variant}") as database:
         project = assemble(scenario, variant, Path(directory))

@@ -78,6 +78,11 @@ class Scenario:
     path: Path = field(default=CATALOGUE_DIR, repr=False)
     versions: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [versions] table
 
+    def time_limit(self, variant: str, default: float = 120.0) -> float:
+        """Seconds a variant may run: the entry's own ``timeout`` bounds its broken variant (an expected
+        hang is cut short there); the fixed variant must pass, so a slow machine gets the default."""
+        return self.timeout if self.timeout and variant == "broken" else default
+
     def as_dict(self) -> dict:
         return {
             "id": self.id, "title": self.title, "kind": self.kind,

@@ -38,7 +38,7 @@ def diagnosed(target, tmp_path_factory) -> dict[str, Diagnosis]:
     for scenario in ENTRIES:
         for variant in ("broken", "fixed"):
             work[f"{scenario.id}/{variant}"] = (assemble(scenario, variant, root / scenario.id / variant),
-                                                scenario.timeout or 120)
+                                                scenario.time_limit(variant))
     for suite in ("shop_module_engine", "shop_session_gather"):
         work[suite] = (Path(shutil.copytree(SUITES / suite, root / suite)), 120)
     fixed_shop = Path(shutil.copytree(SUITES / "shop_module_engine", root / "shop_module_engine_fixed"))
