@@ -137,7 +137,7 @@ def test_cli_json_and_html(run_kit, tmp_path):
     assert result.code == 1, result.all
     assert "module-engine-per-test-loop" in result.out and "fix:" in result.out and "secondary" in result.out
     data = json.loads((tmp_path / "d.json").read_text())
-    assert set(data) == {"suite", "passed", "failed", "errors", "config", "findings"}
+    assert set(data) == {"suite", "passed", "failed", "errors", "config", "findings", "advice"}  # + the advisor
     assert (data["passed"], data["failed"], data["errors"]) == (1, 2, 0)
     keys = {"nodeid", "phase", "cause", "secondary", "error_type", "message", "evidence", "fix"}
     for finding in data["findings"]:
