@@ -482,20 +482,19 @@ def cells_frame(cells: list[MatrixCell]):
 
 def load_matrix_cells(run_id: str | None = None, path: Path | None = None) -> list[MatrixCell]:
     """The cells of a recorded matrix run (the latest by default), rebuilt from the records store."""
-    from kit.records import load_records
+    from kit.records import iter_records
 
-    frame = load_records(path, kind="matrix")
-    if frame.empty:
+    rows = iter_records("matrix", path)
+    if not rows:
         return []
-    run_id = run_id or frame.sort_values("timestamp")["run_id"].iloc[-1]
+    run_id = run_id or max(rows, key=lambda r: r.get("timestamp") or "")["run_id"]
     cells = []
-    for row in frame[frame["run_id"] == run_id].itertuples():
-        d = row.details if isinstance(row.details, dict) else {}
-        error_type = row.error_type if isinstance(row.error_type, str) else None
-        message = row.error_message if isinstance(row.error_message, str) else None
-        cells.append(MatrixCell(row.subject, row.variant, d.get("pytest_asyncio"), d.get("sqlalchemy"), row.outcome,
-                                error_type, message, row.duration_s, d.get("expected", "symptom"),
-                                bool(d.get("as_declared")), d.get("reason"), bool(d.get("reproduced")),
-                                d.get("passed", 0), d.get("failed", 0), d.get("errored", 0), d.get("env", ""),
-                                row.versions if isinstance(row.versions, dict) else {}))
+    for row in (r for r in rows if r.get("run_id") == run_id):
+        d = row.get("details") if isinstance(row.get("details"), dict) else {}
+        cells.append(MatrixCell(row["subject"], row.get("variant"), d.get("pytest_asyncio"), d.get("sqlalchemy"),
+                                row["outcome"], row.get("error_type"), row.get("error_message"),
+                                row.get("duration_s", 0.0), d.get("expected", "symptom"), bool(d.get("as_declared")),
+                                d.get("reason"), bool(d.get("reproduced")), d.get("passed", 0), d.get("failed", 0),
+                                d.get("errored", 0), d.get("env", ""),
+                                row.get("versions") if isinstance(row.get("versions"), dict) else {}))
     return cells

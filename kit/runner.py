@@ -133,8 +133,10 @@ def run_pytest(
                    "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
         if database_url is not None:
             run_env["DATABASE_URL"] = database_url
+        # --tb=native: pytest's own traceback rendering re-reads SQLAlchemy's large modules for every frame
+        # (~0.5 s per failure); the recorder has already captured what kit needs.
         command = [python or sys.executable, "-m", "pytest", "-p", "kit.plugin", "-p", "no:cacheprovider",
-                   "-q", "-rN", "--color=no", *args]
+                   "-q", "-rN", "--color=no", "--tb=native", *args]
         started = time.monotonic()
         timed_out = False
         with open(log, "wb") as output:

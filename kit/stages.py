@@ -24,9 +24,6 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 120.0
-# Native tracebacks: pytest's own formatting re-parses SQLAlchemy's large modules for every frame, which
-# costs ~0.8 s per error (the original stage has 23) and changes nothing that is recorded.
-RUN_ARGS = ("--tb=native",)
 
 
 def _short(error_type: str | None) -> str | None:
@@ -181,7 +178,7 @@ def run_stage(name: str, target, *, timeout: float = DEFAULT_TIMEOUT, record: bo
     with tempfile.TemporaryDirectory(prefix=f"kit-stage-{name}-") as directory, \
             scratch_database(target, f"stage_{name}") as database:
         project = assemble_stage(name, Path(directory))
-        run = run_pytest(project, database.url, args=RUN_ARGS, timeout=timeout)
+        run = run_pytest(project, database.url, timeout=timeout)
     tests, missing = _compare(stage, run.cases)
     as_expected = run.outcome != "timeout" and bool(tests) and not missing and all(t.as_expected for t in tests)
     result = StageResult(
