@@ -60,6 +60,14 @@ def select_notebooks(names: list[str] | None = None, directory: Path | None = No
     return chosen
 
 
+def _longest_first(paths: list[Path]) -> list[Path]:
+    """Start the notebooks that took longest last time first: parallel lanes then finish together."""
+    from kit.records import iter_records
+
+    last = {row["subject"]: row.get("duration_s") or 0.0 for row in iter_records("notebook")}
+    return sorted(paths, key=lambda p: -last.get(p.stem, float("inf")))
+
+
 def _one_line(text: str | None, width: int = 160) -> str:
     flat = " ".join((text or "").split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
@@ -136,7 +144,8 @@ def _investigate(target: Target, out: Path, paths: list[Path], timeout: float, j
         return result
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        summary.results = list(pool.map(one, paths))  # index order = notebook order
+        futures = {path: pool.submit(one, path) for path in _longest_first(paths)}
+        summary.results = [futures[path].result() for path in paths]  # index order = notebook order
     summary.index = write_index(summary.results, context, out / "index.html")
     failed = [r for r in summary.results if not r.ok]
     print(f"reports: {summary.index}  ({len(summary.results) - len(failed)} passed, {len(failed)} failed)")
