@@ -86,7 +86,9 @@ class Recorder:
     def __init__(self, config: pytest.Config, path: str) -> None:
         self.config = config
         self.path = path
-        self._handle = open(path, "a", encoding="utf-8", buffering=1)
+        # Buffered: one flush per test (when it starts, so a hang is attributed to it) instead of a write
+        # per event; the dump handler and session end flush the rest.
+        self._handle = open(path, "a", encoding="utf-8")
         self._lock = threading.Lock()
         self._labels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._closed_labels: set[str] = set()
@@ -99,6 +101,16 @@ class Recorder:
         self._restore: list = []
 
     # -- output --------------------------------------------------------------------------
+    def flush(self, blocking: bool = True) -> None:
+        if not self._lock.acquire(blocking=blocking):
+            return
+        try:
+            self._handle.flush()
+        except Exception:  # noqa: BLE001 - the recorder must never change an outcome
+            pass
+        finally:
+            self._lock.release()
+
     def emit(self, event: str, **data: Any) -> None:
         try:
             line = json.dumps({"event": event, "t": round(time.time(), 4), **data}, default=str)
@@ -256,6 +268,7 @@ class Recorder:
                          for where in getattr(self, "_checked_out", {}).values())
             dump.write("\n".join(lines) + "\n\n")
             dump.flush()
+            self.flush(blocking=False)  # never wait on the lock from a signal handler: it may hold it
 
         signal.signal(signal.SIGUSR1, dump_tasks)
 
@@ -269,6 +282,7 @@ class Recorder:
         self._phase_loops = {}
         self._fixture_loops = {}
         self.emit("start", nodeid=item.nodeid)
+        self.flush()
         yield
         self.emit("test", nodeid=item.nodeid, loops=self._phase_loops, fixture_loops=self._fixture_loops)
         self.nodeid = None
