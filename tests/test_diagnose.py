@@ -155,12 +155,14 @@ def test_cli_passing_suite_exits_zero(run_kit, tmp_path):
     assert '"findings": []' in result.out and '"passed": 2' in result.out
 
 
+@pytest.mark.faults
 def test_cli_missing_path(run_kit, tmp_path):
     result = run_kit("diagnose", str(tmp_path / "nowhere"))
     assert result.code == 2 and "There is no directory" in result.err
     assert_no_traceback(result.all)
 
 
+@pytest.mark.faults
 def test_cli_not_a_pytest_project(run_kit, tmp_path):
     (tmp_path / "notes.md").write_text("# just notes\n")
     (tmp_path / "tool.py").write_text("print('hello')\n")
@@ -169,6 +171,7 @@ def test_cli_not_a_pytest_project(run_kit, tmp_path):
     assert_no_traceback(result.all)
 
 
+@pytest.mark.faults
 def test_cli_conftest_syntax_error(run_kit, tmp_path):
     (tmp_path / "conftest.py").write_text("import pytest\n\n\ndef broken(:\n    pass\n")
     (tmp_path / "test_a.py").write_text("def test_a():\n    assert True\n")
@@ -178,6 +181,7 @@ def test_cli_conftest_syntax_error(run_kit, tmp_path):
     assert_no_traceback(result.all)
 
 
+@pytest.mark.faults
 def test_cli_test_module_syntax_error(run_kit, tmp_path):
     (tmp_path / "test_b.py").write_text("def test_b(:\n    pass\n")
     result = run_kit("diagnose", str(tmp_path))
@@ -185,6 +189,7 @@ def test_cli_test_module_syntax_error(run_kit, tmp_path):
     assert_no_traceback(result.all)
 
 
+@pytest.mark.faults
 def test_cli_hanging_suite_gives_a_timeout_finding(run_kit, tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
     (tmp_path / "test_slow.py").write_text("import asyncio\n\n\nasync def test_waits_forever():\n"
@@ -216,6 +221,7 @@ def test_passing_run_has_no_findings():
     assert classify(_run(cases)).findings == []
 
 
+@pytest.mark.faults
 def test_html_escapes_everything(tmp_path):
     from kit.diagnose_report import render_html
 

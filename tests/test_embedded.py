@@ -57,6 +57,7 @@ def test_stop_then_start_keeps_data_and_secret(server):
     assert _query(url_again) == 1
 
 
+@pytest.mark.faults
 def test_recovers_after_the_postmaster_is_sigkilled(server):
     server.start()
     pid = server.status().pid
@@ -69,6 +70,7 @@ def test_recovers_after_the_postmaster_is_sigkilled(server):
     assert server.status().pid != pid
 
 
+@pytest.mark.faults
 def test_recovers_after_the_owning_kit_process_is_sigkilled(tmp_path):
     state = tmp_path / "state"
     script = ("import os, signal, sys; from kit.embedded import EmbeddedServer; "
@@ -91,6 +93,7 @@ def test_half_initialised_data_directory_is_rebuilt(server):
     assert _query(server.start()) == 1
 
 
+@pytest.mark.faults
 def test_secret_and_data_directory_are_private_and_password_is_required(server):
     url = server.start()
     assert stat.S_IMODE((server.state / "secret").stat().st_mode) == 0o600

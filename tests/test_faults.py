@@ -195,3 +195,50 @@ def test_server_killed_mid_diagnose(own_kit, tmp_path):
     assert not _leftovers(own_kit, "pytest")
     recorded = load_records(Path(own_kit["KIT_DATA_DIR"]) / "runs.jsonl", kind="diagnose")
     assert recorded["error_type"].iloc[-1] == "DatabaseGone"
+
+
+def _starting_up_server() -> tuple[int, "threading.Thread", "socket.socket"]:
+    """A TCP server that answers like PostgreSQL while it starts up: SQLSTATE 57P03 to every client."""
+    import socket
+    import struct
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    fields = b"SFATAL\0VFATAL\0C57P03\0Mthe database system is starting up\0\0"
+    refusal = b"E" + struct.pack("!I", len(fields) + 4) + fields
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            with client:
+                client.settimeout(5)
+                header = client.recv(8)
+                if len(header) == 8 and struct.unpack("!II", header)[1] == 80877103:  # SSLRequest
+                    client.sendall(b"N")
+                    length = struct.unpack("!I", client.recv(4))[0]
+                    client.recv(length - 4)
+                else:
+                    client.recv(65536)
+                client.sendall(refusal)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread, listener
+
+
+def test_a_server_still_starting_up_gets_its_own_paragraph(run_kit):
+    port, _, listener = _starting_up_server()
+    try:
+        result = run_kit("probe", "--url", f"postgresql://app:pw123456@127.0.0.1:{port}/app_test", "--timeout", "3",
+                         timeout=60)
+    finally:
+        listener.close()
+    assert result.code == 1
+    assert "not accepting connections yet" in result.err and "starting up" in result.err
+    assert_no_traceback(result.all)
+    assert "pw123456" not in result.all

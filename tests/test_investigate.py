@@ -42,6 +42,7 @@ def target_data_dir() -> str:
     return str(data_dir())
 
 
+@pytest.mark.faults
 def test_a_failing_cell_names_notebook_and_cell_and_the_others_still_render(target, run_kit, tmp_path):
     broken = new_notebook(cells=[new_markdown_cell("# A broken step"), new_code_cell("x = 1"),
                                  new_code_cell("raise ValueError('boom <script>alert(1)</script>')")])

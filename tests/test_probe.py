@@ -39,6 +39,7 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("make_url, paragraph", [
     (lambda t: f"postgresql://app:Sup3rSecretPw@127.0.0.1:{_closed_port()}/app_test", "port closed"),
     (lambda t: "postgresql://app:Sup3rSecretPw@no-such-host.invalid:5432/app_test", "is unknown"),
@@ -56,6 +57,7 @@ def test_probe_failures_are_one_paragraph_without_secrets(target, run_kit, make_
     assert payload["ok"] is False and paragraph in payload["checks"][-1]["error"]
 
 
+@pytest.mark.faults
 def test_probe_times_out_instead_of_hanging(run_kit):
     with socket.socket() as silent:  # accepts TCP but never speaks PostgreSQL
         silent.bind(("127.0.0.1", 0))

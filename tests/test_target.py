@@ -15,6 +15,7 @@ def test_urls_are_printed_with_their_password_masked():
     assert "s3cr3t" not in mask_text("connect failed: password=s3cr3t host=db")
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("url, words", [
     ("mysql://u:p@h/app_test", "not a PostgreSQL URL"),
     ("postgresql://u:p@h:notaport/app_test", "malformed"),
@@ -30,6 +31,7 @@ def test_plain_postgres_urls_are_driven_through_asyncpg():
     assert resolve_target("postgres://u:pw12@h/app_test").url == "postgresql+asyncpg://u:pw12@h/app_test"
 
 
+@pytest.mark.faults
 def test_guard_refuses_to_create_or_drop_on_a_non_test_database(target):
     production = Target(target.url, "url").with_database("app")
     with pytest.raises(UnsafeTargetError, match="does not contain 'test'"):
@@ -47,6 +49,7 @@ def test_guard_allows_test_databases_and_the_explicit_flag(target):
     run_sync(drop_database(flagged, scratch))
 
 
+@pytest.mark.faults
 def test_only_kit_scratch_databases_are_ever_dropped(target):
     with pytest.raises(UnsafeTargetError, match="only drops the scratch databases"):
         run_sync(drop_database(target, target.with_database("kit_test")))
