@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -197,12 +200,8 @@ def test_server_killed_mid_diagnose(own_kit, tmp_path):
     assert recorded["error_type"].iloc[-1] == "DatabaseGone"
 
 
-def _starting_up_server() -> tuple[int, "threading.Thread", "socket.socket"]:
+def _starting_up_server() -> tuple[int, threading.Thread, socket.socket]:
     """A TCP server that answers like PostgreSQL while it starts up: SQLSTATE 57P03 to every client."""
-    import socket
-    import struct
-    import threading
-
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
