@@ -110,7 +110,8 @@ def road_to_green(results):
                       ha="center", fontsize=8)
     left.set_ylabel("passing tests")
     left.set_title("the road to green")
-    left.legend(fontsize=8, loc="upper left")
+    left.set_ylim(0, max(totals + [1]) * 1.15)  # room for the n/total labels
+    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, frameon=False)
     right.barh(labels, [r.duration_s for r in results], color="#6e7781")
     right.invert_yaxis()
     right.set_xlabel("seconds (pytest subprocess, fresh database)")
