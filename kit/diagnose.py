@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kit.errors import KitError
+from kit.report import one_line
 from kit.runner import CaseResult, PytestRun
 
 __all__ = ["DiagnoseError", "Finding", "Diagnosis", "classify", "diagnose", "findings_frame", "render_text",
@@ -106,11 +107,6 @@ def _texts(case: CaseResult) -> str:
     parts = [f"{case.error_type}: {case.message}"]
     parts += [f"{c.get('type')}: {c.get('message')}" for c in case.chain]
     return "\n".join(p for p in parts if p)
-
-
-def _one_line(text: str | None, limit: int = 220) -> str:
-    line = " ".join((text or "").split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _config_line(config: dict) -> str:
@@ -262,7 +258,7 @@ def _root_rule(case: CaseResult, ev: _Evidence, project: Path | None) -> tuple[s
     if _STRICT.search(text):
         return "strict-mode-async-fixture", [
             f"pytest-asyncio mode={config.get('asyncio_mode') or 'strict (default)'}: an async fixture or test "
-            "was left to pytest, which cannot run it", _one_line(case.message, 160)]
+            "was left to pytest, which cannot run it", one_line(case.message, 160)]
     if _DIFFERENT_LOOP.search(text):
         return _loop_cause(case, ev, project)
     if _LOOP_CLOSED.search(text):
@@ -288,20 +284,20 @@ def _root_rule(case: CaseResult, ev: _Evidence, project: Path | None) -> tuple[s
     if _TERMINATED.search(text) and not any(e.get("nodeid") == case.nodeid for e in ev.cross):
         return "terminated-connection", [
             "a pooled connection was already closed on the server side when this test checked it out "
-            "(no event-loop mismatch on it)", _one_line(case.message, 160)]
+            "(no event-loop mismatch on it)", one_line(case.message, 160)]
     if _short(case.error_type) == "timeout":
         return _timeout_cause(case, ev.run)
     return None
 
 
 def _concurrency_warnings(case: CaseResult, ev: _Evidence) -> list[str]:
-    return [f"{w.get('category')}: {_one_line(w.get('message'), 110)}" for w in ev.warnings
+    return [f"{w.get('category')}: {one_line(w.get('message'), 110)}" for w in ev.warnings
             if w.get("nodeid") == case.nodeid and _CONCURRENT.search(w.get("message") or "")][:1]
 
 
 def _concurrency_lines(case: CaseResult, ev: _Evidence) -> list[str]:
     return [f"connection used by tasks {' and '.join(e.get('tasks') or [])} at once ({e.get('phase')}): "
-            f"{_one_line(e.get('statement'), 80)}" for e in ev.concurrent if e.get("nodeid") == case.nodeid][:2]
+            f"{one_line(e.get('statement'), 80)}" for e in ev.concurrent if e.get("nodeid") == case.nodeid][:2]
 
 
 def _timeout_cause(case: CaseResult, run: PytestRun) -> tuple[str, list[str]]:
@@ -389,8 +385,8 @@ def _case(run: PytestRun, nodeid: str) -> CaseResult:
 
 
 def _raw_evidence(case: CaseResult) -> list[str]:
-    lines = [f"{case.error_type or 'error'} at {case.phase or '?'}: {_one_line(case.message, 200)}"]
-    lines += [f"caused by {c.get('type')}: {_one_line(c.get('message'), 160)}" for c in case.chain[:2]]
+    lines = [f"{case.error_type or 'error'} at {case.phase or '?'}: {one_line(case.message, 200)}"]
+    lines += [f"caused by {c.get('type')}: {one_line(c.get('message'), 160)}" for c in case.chain[:2]]
     if case.frames:
         lines.append("frames: " + " > ".join(case.frames[-3:]))
     return lines
@@ -401,7 +397,7 @@ def _rollback_findings(run: PytestRun, ev: _Evidence, findings: dict, roots: lis
     marks = [(e.get("nodeid"), e.get("phase"), f"a session bound to the test's connection "
               f"(join_transaction_mode={e.get('mode')}) rolled back the outer transaction during {e.get('phase')}")
              for e in ev.joined_rollbacks]
-    marks += [(w.get("nodeid"), w.get("phase"), f"SAWarning: {_one_line(w.get('message'), 120)}")
+    marks += [(w.get("nodeid"), w.get("phase"), f"SAWarning: {one_line(w.get('message'), 120)}")
               for w in ev.warnings if _DEASSOCIATED.search(w.get("message") or "")]
     marks = [m for m in marks if m[0] and m[0] != "None"]
     if not marks:
@@ -472,8 +468,8 @@ def _log_findings(run: PytestRun, ev: _Evidence, findings: dict, loop_roots: lis
             continue
         nodeid = log.get("nodeid") or "(session)"
         case = CaseResult(nodeid, phase=log.get("phase") or "log", error_type=log.get("error_type"),
-                          message=_one_line(text, 300))
-        line = f"logged by {log.get('logger')}: {_one_line(log.get('message'), 100)} ({log.get('error_message')})"
+                          message=one_line(text, 300))
+        line = f"logged by {log.get('logger')}: {one_line(log.get('message'), 100)} ({log.get('error_message')})"
         if loop_roots:
             root = loop_roots[0]
             extra.append(_finding(case, root.cause, [line, f"fallout of {root.nodeid}: a connection bound to another "
@@ -522,7 +518,7 @@ def _bad_run(run: PytestRun, path: Path) -> None:
         if run.exit_code in (0, 5) or run.exit_code is None or "no tests ran" in output:
             raise DiagnoseError(f"pytest found no tests in {path}. Is it a pytest project? Pass the directory that "
                                 "holds the tests (test_*.py files) and their conftest.py, or select tests after `--`.")
-        tail = _one_line(output[-600:], 600)
+        tail = one_line(output[-600:], 600)
         raise DiagnoseError(f"pytest stopped before running any test in {path} (exit code {run.exit_code}): {tail}")
 
 
@@ -635,8 +631,8 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
         children = [f for f in diagnosis.findings if f.secondary and f.root == root.nodeid]
         for child in children:
             head = f"      └ secondary: {child.nodeid} [{child.phase}] {_short(child.error_type) or 'error'}: "
-            out.append(head + _one_line(child.message, max(30, width - len(head))))
-            out.append("          " + _one_line(child.evidence[-1] if child.evidence else "", width - 10))
+            out.append(head + one_line(child.message, max(30, width - len(head))))
+            out.append("          " + one_line(child.evidence[-1] if child.evidence else "", width - 10))
     return "\n".join(out + _advice_lines(diagnosis))
 
 
@@ -658,8 +654,8 @@ def findings_frame(diagnosis: Diagnosis):
     import pandas as pd
 
     rows = [{"test": f.nodeid, "phase": f.phase, "cause": f.cause, "secondary": f.secondary,
-             "root": f.root or "", "error": f"{_short(f.error_type)}: {_one_line(f.message, 90)}" if f.error_type else "",
-             "evidence": _one_line(f.evidence[0] if f.evidence else "", 140)} for f in diagnosis.findings]
+             "root": f.root or "", "error": f"{_short(f.error_type)}: {one_line(f.message, 90)}" if f.error_type else "",
+             "evidence": one_line(f.evidence[0] if f.evidence else "", 140)} for f in diagnosis.findings]
     return pd.DataFrame(rows, columns=["test", "phase", "cause", "secondary", "root", "error", "evidence"])
 
 

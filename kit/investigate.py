@@ -24,7 +24,7 @@ from kit.kernel import execute_notebook, failed_cell
 from kit.masking import mask_text
 from kit.paths import data_dir, notebooks_dir
 from kit.records import RunRecord, append_records, new_run_id
-from kit.report import NotebookResult, render_notebook, write_index, write_masked
+from kit.report import NotebookResult, one_line, render_notebook, write_index, write_masked
 from kit.target import Target
 from kit.versions import collect_versions
 
@@ -66,11 +66,6 @@ def _longest_first(paths: list[Path]) -> list[Path]:
 
     last = {row["subject"]: row.get("duration_s") or 0.0 for row in iter_records("notebook")}
     return sorted(paths, key=lambda p: -last.get(p.stem, float("inf")))
-
-
-def _one_line(text: str | None, width: int = 160) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def investigate(target: Target, out: Path, notebooks: list[str] | None = None, timeout: float = 900,
@@ -135,7 +130,7 @@ def _investigate(target: Target, out: Path, paths: list[Path], timeout: float, j
         result.html_path = str(render_notebook(notebook, result, context, out / f"{path.stem}.html"))
         with lock:
             finished[0] += 1
-            verdict = "ok" if result.ok else f"FAILED at cell {result.failed_cell}: {_one_line(result.error)}"
+            verdict = "ok" if result.ok else f"FAILED at cell {result.failed_cell}: {one_line(result.error)}"
             print(f"[{finished[0]}/{len(paths)}] {path.stem} ... {verdict} ({result.seconds:.1f} s)", flush=True)
             append_records([RunRecord("notebook", path.stem, "passed" if result.ok else "failed",
                                       error_message=result.error, duration_s=result.seconds,
@@ -150,6 +145,6 @@ def _investigate(target: Target, out: Path, paths: list[Path], timeout: float, j
     failed = [r for r in summary.results if not r.ok]
     print(f"reports: {summary.index}  ({len(summary.results) - len(failed)} passed, {len(failed)} failed)")
     for r in failed:
-        print(f"kit: notebook {r.name} failed at cell {r.failed_cell}: {_one_line(r.error)} "
+        print(f"kit: notebook {r.name} failed at cell {r.failed_cell}: {one_line(r.error)} "
               f"(the report {r.html_path} shows the whole error)", file=sys.stderr)
     return summary

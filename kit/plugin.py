@@ -26,26 +26,25 @@ import time
 import traceback
 import weakref
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from kit.masking import mask_text, register_secret  # stdlib only: safe in any environment
+
 __all__ = ["Recorder"]
 
-_SECRET_URL = re.compile(r"([a-zA-Z][\w+.\-]*://[^:/@\s]*):([^@\s]+)@")
 _MAX_MESSAGE = 2000
 
 
 def _mask(text: str) -> str:
-    text = _SECRET_URL.sub(r"\1:***@", text)
-    for secret in _secrets():
-        text = text.replace(secret, "***")
-    return text
+    return mask_text(text) or ""
 
 
-def _secrets() -> list[str]:
-    url = os.environ.get("DATABASE_URL", "")
-    match = _SECRET_URL.search(url)
-    return [match.group(2)] if match and len(match.group(2)) >= 4 else []
+def _register_database_secret() -> None:
+    """The run's DATABASE_URL password is masked wherever it appears, not only inside URLs."""
+    password = urlsplit(os.environ.get("DATABASE_URL", "")).password
+    register_secret(unquote(password) if password else None)
 
 
 def _type_name(exc_type: type) -> str:
@@ -438,6 +437,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not path:
         os.makedirs(".kit", exist_ok=True)
         path = os.path.join(".kit", "records.jsonl")
+    _register_database_secret()
     recorder = Recorder(config, path)
     recorder.install()
     handler = _LogCapture(recorder)

@@ -16,10 +16,16 @@ from pathlib import Path
 
 from kit.masking import mask_text
 
-__all__ = ["NotebookResult", "render_notebook", "write_index", "write_masked"]
+__all__ = ["NotebookResult", "render_notebook", "write_index", "write_masked", "one_line"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 _HEADING = re.compile(r'<h([12]) id="([^"]+)"[^>]*>(.*?)<a class="anchor-link"', re.S)
+
+
+def one_line(text: str | None, width: int = 160) -> str:
+    """``text`` folded onto one line and cut at ``width`` characters: for progress lines and summaries."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def write_masked(destination: Path, text: str) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kit.errors import TargetError
 from kit.records import RunRecord, append_records, new_run_id
-from kit.runner import PytestRun, parse_events, run_pytest
+from kit.runner import PytestRun, overall_outcome, parse_events, run_pytest
 from kit.scenarios import VARIANTS, Scenario, Symptom, assemble, get_scenario, catalogue
 from kit.target import Target, reachable, scratch_database, server_version
 from kit.versions import collect_versions
@@ -107,9 +107,8 @@ def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, 
     if cell_error:  # an error outside any test (e.g. in a plain cell) is still what the user saw
         events.append({"event": "log", "error_type": cell_error.split(":")[0], "message": cell_error,
                        "error_message": "", "phase": "log"})
-    outcome = "timeout" if error and "longer than" in error else (
-        "failed" if any(c.outcome == "failed" for c in cases) else
-        "error" if any(c.outcome == "error" for c in cases) or cell is not None or error or not cases else "passed")
+    timed_out = bool(error) and "longer than" in error
+    outcome = overall_outcome(1 if cell is not None or error else 0, cases, timed_out)
     return PytestRun(outcome, None, cases, events, config, round(time.monotonic() - started, 3),
                      output=error or cell_error or "")
 

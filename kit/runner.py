@@ -20,7 +20,7 @@ from typing import Any
 
 from kit.masking import mask_text
 
-__all__ = ["CaseResult", "PytestRun", "run_pytest", "parse_events"]
+__all__ = ["CaseResult", "PytestRun", "run_pytest", "parse_events", "overall_outcome"]
 
 PHASE_ORDER = ("collect", "setup", "call", "teardown")
 
@@ -106,7 +106,8 @@ def _fold_report(case: CaseResult, event: dict) -> None:
         case.chain, case.frames = event.get("chain", []), event.get("frames", [])
 
 
-def _overall(exit_code: int | None, cases: list[CaseResult], timed_out: bool) -> str:
+def overall_outcome(exit_code: int | None, cases: list[CaseResult], timed_out: bool) -> str:
+    """passed | failed | error | timeout for a whole run (also for notebook runs: exit 1 = a cell failed)."""
     if timed_out:
         return "timeout"
     if any(c.outcome == "failed" for c in cases):
@@ -158,7 +159,7 @@ def run_pytest(
         text = log.read_text(errors="replace")
         hang = dump.read_text(errors="replace").strip() if timed_out and dump.exists() else None
     return PytestRun(
-        outcome=_overall(exit_code, cases, timed_out), exit_code=exit_code, cases=cases, events=events,
+        outcome=overall_outcome(exit_code, cases, timed_out), exit_code=exit_code, cases=cases, events=events,
         config=config, duration_s=round(duration, 3), output=mask_text(text[-20000:]) or "",
         hang_dump=mask_text(hang[-20000:]) if hang else None,
     )
