@@ -149,7 +149,7 @@ def _run_variant(scenario: Scenario, variant: str, target: Target, timeout: floa
         if scenario.kind == "notebook":
             run = _run_notebook_variant(scenario, project, database.url, limit)
         else:
-            run = run_pytest(project, database.url, timeout=limit, python=python)
+            run = run_pytest(project, database.url, timeout=limit, python=python, warm=True)
     reproduced = (symptom_seen(scenario.symptom, run) if variant == "broken"
                   else run.outcome == "passed" and run.count("passed") > 0)
     error_type, message = _first_error(run)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kit import forkserver
 from kit.masking import mask_text
 
 __all__ = ["CaseResult", "PytestRun", "run_pytest", "parse_events", "overall_outcome"]
@@ -126,8 +127,13 @@ def run_pytest(
     env: dict[str, str] | None = None,
     python: str | None = None,
     cwd: Path | None = None,
+    warm: bool = False,
 ) -> PytestRun:
-    """Run ``pytest`` on ``project`` with kit's recorder; never runs longer than ``timeout`` seconds."""
+    """Run ``pytest`` on ``project`` with kit's recorder; never runs longer than ``timeout`` seconds.
+
+    ``warm``: fork the run from a pre-imported interpreter (``kit.forkserver``) rather than start a cold
+    one; for kit's own projects only, never for a user's suite.
+    """
     with tempfile.TemporaryDirectory(prefix="kit-run-") as scratch:
         record, dump, log = (Path(scratch) / name for name in ("record.jsonl", "hang.txt", "output.txt"))
         run_env = {**os.environ, **(env or {}), "KIT_RECORD_FILE": str(record), "KIT_HANG_DUMP": str(dump),
@@ -136,13 +142,17 @@ def run_pytest(
             run_env["DATABASE_URL"] = database_url
         # --tb=native: pytest's own traceback rendering re-reads SQLAlchemy's large modules for every frame
         # (~0.5 s per failure); the recorder has already captured what kit needs.
-        command = [python or sys.executable, "-m", "pytest", "-p", "kit.plugin", "-p", "no:cacheprovider",
-                   "-q", "-rN", "--color=no", "--tb=native", *args]
+        interpreter = python or sys.executable
+        pytest_args = ["-p", "kit.plugin", "-p", "no:cacheprovider", "-q", "-rN", "--color=no", "--tb=native"]
         started = time.monotonic()
         timed_out = False
         with open(log, "wb") as output:
-            process = subprocess.Popen(command, cwd=cwd or project, env=run_env, stdin=subprocess.DEVNULL,
-                                       stdout=output, stderr=subprocess.STDOUT, preexec_fn=_own_group_dies_with_kit)
+            process = warm and forkserver.launch(interpreter, [*pytest_args, *forkserver.QUIET_REWRITE, *args],
+                                                 str(cwd or project), run_env, str(log))
+            if not process:
+                process = subprocess.Popen([interpreter, "-m", "pytest", *pytest_args, *args], cwd=cwd or project,
+                                           env=run_env, stdin=subprocess.DEVNULL, stdout=output,
+                                           stderr=subprocess.STDOUT, preexec_fn=_own_group_dies_with_kit)
             try:
                 exit_code: int | None = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -180,7 +190,7 @@ def _own_group_dies_with_kit() -> None:
         pass
 
 
-def _dump_and_kill(process: subprocess.Popen) -> None:
+def _dump_and_kill(process: subprocess.Popen | forkserver.WarmProcess) -> None:
     """Ask the hung run for its stacks, then kill its whole process group."""
     for sig in (signal.SIGUSR1, signal.SIGUSR2):
         try:

@@ -178,7 +178,7 @@ def run_stage(name: str, target, *, timeout: float = DEFAULT_TIMEOUT, record: bo
     with tempfile.TemporaryDirectory(prefix=f"kit-stage-{name}-") as directory, \
             scratch_database(target, f"stage_{name}") as database:
         project = assemble_stage(name, Path(directory))
-        run = run_pytest(project, database.url, timeout=timeout)
+        run = run_pytest(project, database.url, timeout=timeout, warm=True)
     tests, missing = _compare(stage, run.cases)
     as_expected = run.outcome != "timeout" and bool(tests) and not missing and all(t.as_expected for t in tests)
     result = StageResult(

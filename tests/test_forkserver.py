@@ -1,0 +1,97 @@
+"""Warm (forked) pytest runs behave like cold ones: same arguments, directory, environment, outcomes, exit
+codes, timeouts and clean-up; only the pre-imported libraries differ."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kit import forkserver
+from kit.runner import run_pytest
+
+PROBE_TEST = '''
+import json, os, sys
+FASTAPI_BEFORE_THE_TEST_MODULE = "fastapi" in sys.modules
+
+def test_reports_where_it_runs():
+    with open(os.environ["PROBE_OUT"], "w") as out:
+        json.dump({"ppid": os.getppid(), "cwd": os.getcwd(), "marker": os.environ.get("PROBE_MARKER"),
+                   "preloaded": FASTAPI_BEFORE_THE_TEST_MODULE, "path0": sys.path[0],
+                   "pgid_is_pid": os.getpgid(0) == os.getpid()}, out)
+
+def test_fails():
+    assert 1 == 2
+'''
+
+
+def _project(tmp_path: Path, name: str, text: str) -> Path:
+    project = tmp_path / name
+    project.mkdir()
+    (project / "test_probe.py").write_text(text)
+    return project
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_run_sees_its_own_directory_environment_and_outcomes(tmp_path, warm):
+    project = _project(tmp_path, "probe", PROBE_TEST)
+    out = tmp_path / "probe.json"
+    run = run_pytest(project, None, env={"PROBE_OUT": str(out), "PROBE_MARKER": "m-42"}, timeout=60, warm=warm)
+
+    assert (run.outcome, run.exit_code, run.count("passed"), run.count("failed")) == ("failed", 1, 1, 1)
+    assert run.first_failure.error_type == "AssertionError" and "assert 1 == 2" in run.output
+    seen = json.loads(out.read_text())
+    assert seen["cwd"] == str(project) and seen["path0"] == str(project) and seen["marker"] == "m-42"
+    assert seen["pgid_is_pid"]  # a process group of its own, so a timeout kills all it started
+    assert (seen["ppid"] != os.getpid()) is warm  # a warm run is forked by the server, not by kit
+    assert seen["preloaded"] is warm
+    assert "cannot be rewritten" not in run.output
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_run_killed_by_a_signal_reports_it_like_subprocess(tmp_path, warm):
+    project = _project(tmp_path, "killed", "import os, signal\n\ndef test_dies():\n"
+                                           "    os.kill(os.getpid(), signal.SIGTERM)\n")
+    run = run_pytest(project, None, timeout=60, warm=warm)
+    assert (run.exit_code, run.outcome) == (-signal.SIGTERM, "error")
+    assert run.cases[0].message == "the run ended mid-test"
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_hung_warm_run_is_dumped_and_killed_with_its_children(tmp_path, warm):
+    marker = tmp_path / "child.pid"
+    project = _project(tmp_path, "hung", "import subprocess, time\n\ndef test_hangs():\n"
+                                         "    child = subprocess.Popen(['sleep', '300'])\n"
+                                         f"    open({str(marker)!r}, 'w').write(str(child.pid))\n"
+                                         "    time.sleep(300)\n")
+    started = time.monotonic()
+    run = run_pytest(project, None, timeout=4, warm=warm)
+    assert time.monotonic() - started < 30
+    assert run.outcome == "timeout" and run.hang_dump and "test_hangs" in run.hang_dump
+    child = int(marker.read_text())
+    time.sleep(0.2)
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split(") ")[-1][:1]
+
+
+def test_stopping_the_servers_kills_their_runs(tmp_path):
+    project = _project(tmp_path, "long", "import time\n\ndef test_long():\n    time.sleep(300)\n")
+    runs = []
+    thread = threading.Thread(target=lambda: runs.append(run_pytest(project, None, timeout=120, warm=True)))
+    thread.start()
+    time.sleep(3)  # the run is in its test
+    forkserver.shutdown()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and runs[0].exit_code == -signal.SIGKILL and runs[0].outcome == "error"
+
+
+def test_the_switch_turns_warm_runs_cold(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIT_FORK_SERVER", "0")
+    project = _project(tmp_path, "switch", PROBE_TEST)
+    out = tmp_path / "probe.json"
+    run_pytest(project, None, env={"PROBE_OUT": str(out)}, timeout=60, warm=True)
+    assert json.loads(out.read_text())["ppid"] == os.getpid()
