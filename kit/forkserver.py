@@ -2,11 +2,11 @@
 
 Why: a cold ``python -m pytest`` on the reference API spends ~1.2 s of its ~2 s importing pytest,
 SQLAlchemy, asyncpg and FastAPI, and ``kit investigate`` makes ~90 such runs. A fork server imports those
-libraries once per interpreter, then forks one child per run. Each child is still its own process running
-real pytest: the test project's conftest and test modules, the app, pytest-asyncio and kit's recorder are
-all imported after the fork, under the run's arguments, working directory and environment. What a child
-shares with its siblings, and a cold interpreter would not, is the libraries in ``PRELOAD`` already
-imported and the hash seed.
+libraries, and the installed pytest plugins' modules, once per interpreter, then forks one child per run.
+Each child is still its own process running real pytest under the run's arguments, working directory and
+environment: pytest configures its plugins there, and the test project's conftest, test modules and app
+are imported there. What a child shares with its siblings, and a cold interpreter would not: modules
+imported before the run (so the plugins' own asserts are not rewritten) and the hash seed.
 
 Only kit's own projects (catalogue variants, reference stages, matrix cells) run this way. ``kit diagnose``
 and ``kit probe`` start the user's interpreter cold, exactly as the user would. ``KIT_FORK_SERVER=0`` turns
@@ -24,6 +24,7 @@ This module runs inside version environments too, so it imports only the standar
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import json
 import os
@@ -42,8 +43,8 @@ __all__ = ["PRELOAD", "WarmProcess", "launch", "shutdown"]
 
 PRELOAD = ("pytest", "sqlalchemy", "sqlalchemy.orm", "sqlalchemy.ext.asyncio", "sqlalchemy.dialects.postgresql.asyncpg",
            "asyncpg", "pydantic", "fastapi", "httpx")
-# The pytest11 plugins among PRELOAD's dependencies (anyio, via Starlette and httpx) are imported before
-# pytest can mark them for assertion rewriting; their asserts never run in a test, so the warning is noise.
+# Pre-imported pytest plugins (and anyio, via Starlette and httpx) cannot be assertion-rewritten; their asserts
+# are not the tests', so pytest's warning about it is noise.
 QUIET_REWRITE = ("-W", "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning")
 _START_TIMEOUT = 60.0
 IDLE_EXIT_S = 120.0
@@ -160,12 +161,27 @@ def shutdown() -> None:
 
 # -- server side: ``python -m kit.forkserver ADDRESS`` --------------------------------------------------------
 
-def serve(address: str) -> None:
-    for name in PRELOAD:
+def _preload() -> None:
+    """Import ``PRELOAD`` and every installed pytest plugin (``pytest11`` entry points, kit's recorder too).
+
+    Plugins would otherwise be assertion-rewritten, that is compiled from source, in every run: pytest cannot
+    cache the rewritten code under ``PYTHONDONTWRITEBYTECODE``, which kit's runs set (~0.5 s per run)."""
+    from importlib.metadata import entry_points
+
+    plugins = [entry.value.split(":")[0] for entry in entry_points(group="pytest11")]
+    for name in (*PRELOAD, *plugins):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - an environment without FastAPI still gets the rest
             pass
+
+
+def serve(address: str) -> None:
+    _preload()
+    # What the preload built lives as long as any child: out of the collector's way, a child's
+    # gc.collect() (pytest makes several at exit) does not walk it, and its pages stay shared.
+    gc.collect()
+    gc.freeze()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(64)

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kit.errors import NotebookError
-from kit.kernel import execute_notebook, failed_cell
+from kit.kernel import execute_notebook, failed_cell, import_nbformat
 from kit.masking import mask_text
 from kit.paths import data_dir, notebooks_dir
 from kit.records import RunRecord, append_records, new_run_id
@@ -106,8 +106,7 @@ def _exclusive(out: Path, wait: float):
 
 
 def _investigate(target: Target, out: Path, paths: list[Path], timeout: float, jobs: int) -> InvestigateSummary:
-    import nbformat
-
+    nbformat = import_nbformat()
     os.environ["KIT_DATA_DIR"] = str(data_dir())
     if target.kind == "url":
         os.environ["DATABASE_URL"] = target.url

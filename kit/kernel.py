@@ -6,11 +6,33 @@ notebook entries run their cells this way too, so their records come from a real
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["execute_notebook", "failed_cell", "notebook_from_cells"]
+__all__ = ["execute_notebook", "failed_cell", "import_nbformat", "notebook_from_cells"]
+
+
+@functools.cache
+def import_nbformat():
+    """``import nbformat`` (call it before nbclient or nbconvert), without a 2.5 s detour kit never uses.
+
+    nbformat validates with jsonschema, whose format checkers import ``rfc3987_syntax`` when it is installed
+    (JupyterLab's dependencies install it), and that module compiles ~40 Lark grammars at import time: 2.5 s
+    per process on this machine, in ``kit investigate`` and in every kernel that runs a notebook entry.
+    Hiding it while jsonschema loads costs this process only jsonschema's "iri" format checks.
+    """
+    hidden = "rfc3987_syntax" not in sys.modules
+    if hidden:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes its import raise ImportError
+    try:
+        import nbformat
+    finally:
+        if hidden:
+            del sys.modules["rfc3987_syntax"]
+    return nbformat
 
 
 def execute_notebook(notebook, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> str | None:
@@ -19,14 +41,16 @@ def execute_notebook(notebook, cwd: Path, timeout: float, env: dict[str, str] | 
     A failing cell leaves its error output in the notebook (see :func:`failed_cell`); timeouts and dead
     kernels come back as text. The kernel talks over IPC sockets in a private directory: no TCP port.
     """
+    import_nbformat()
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     with tempfile.TemporaryDirectory(prefix="kit-kernel-") as sockets:
         manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        # "immediate": the notebook's work is done and recorded; a graceful shutdown only waits ~0.7 s.
         client = NotebookClient(notebook, km=manager, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(cwd)}})
+                                resources={"metadata": {"path": str(cwd)}}, shutdown_kernel="immediate")
         client.owns_km = True  # so nbclient shuts the kernel down when the notebook ends
         try:
             client.execute(env={**os.environ, **(env or {})})
@@ -50,6 +74,7 @@ def failed_cell(notebook) -> tuple[int | None, str | None]:
 
 def notebook_from_cells(source: str):
     """A notebook from a ``# %%``-separated script (how the catalogue's notebook entries are written)."""
+    import_nbformat()
     from nbformat.v4 import new_code_cell, new_notebook
 
     chunks = [chunk.strip("\n") for chunk in source.split("# %%")]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from kit.kernel import import_nbformat
 from kit.masking import mask_text
 
 __all__ = ["NotebookResult", "render_notebook", "write_index", "write_masked", "one_line"]
@@ -78,6 +79,7 @@ def _toc(body: str, title: str = "") -> str:
 
 def render_notebook(notebook, result: NotebookResult, context: dict, destination: Path) -> Path:
     """Write ``notebook`` (executed) as a self-contained HTML report at ``destination``."""
+    import_nbformat()
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="kit", extra_template_basedirs=[str(TEMPLATES)])

@@ -15,6 +15,12 @@ def test_urls_are_printed_with_their_password_masked():
     assert "s3cr3t" not in mask_text("connect failed: password=s3cr3t host=db")
 
 
+@pytest.mark.parametrize("glued", ["9x", "img/png;base64,iVBORw0KGgoAAA", "a+b.c-", ""])
+def test_credentials_glued_to_other_characters_are_masked_too(glued):
+    text = f"<p>{glued}postgresql+asyncpg://app:s3cr3t@db/app_test</p>"
+    assert mask_text(text) == text.replace("s3cr3t", "***")
+
+
 @pytest.mark.faults
 @pytest.mark.parametrize("url, words", [
     ("mysql://u:p@h/app_test", "not a PostgreSQL URL"),
