@@ -4,12 +4,17 @@ The store is append-only. Each record is written with a single ``write`` under a
 concurrent kit processes never interleave lines, and a crash loses at most the line being written. A
 torn last line is skipped with a warning when loading, and the next append starts on a fresh line so
 it never glues onto the torn one.
+
+Versions are the same for thousands of records in a row, and decoding them was most of a load: a record
+stores a reference (``"versions": "v:<hash>"``) to a ``{"kind": "versions", ...}`` line that each process
+writes once per store. Loading resolves references back to dicts; records with inline dicts still load.
 """
 
 from __future__ import annotations
 
 import fcntl
 import gc
+import hashlib
 import json
 import os
 import uuid
@@ -29,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["RunRecord", "append_records", "iter_records", "load_records", "new_run_id", "records_path"]
 
 RECORDS_FILE = "runs.jsonl"
+_VERSIONS = "versions"        # the kind of the lines that hold the versions records refer to
+_written_versions: dict[str, dict[str, tuple[int, bytes]]] = {}  # store -> ref -> (offset, line) we wrote
 
 
 def new_run_id() -> str:
@@ -67,13 +74,15 @@ def records_path(directory: Path | None = None) -> Path:
     return (directory or data_dir()) / RECORDS_FILE
 
 
+def _versions_ref(versions: dict) -> str:
+    return "v:" + hashlib.sha1(json.dumps(versions, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def append_records(records: Iterable[RunRecord], path: Path | None = None) -> Path:
     """Append records to the store (created on first use) and return its path."""
     path = path or records_path()
-    names = tuple(RunRecord.__dataclass_fields__)
-    payload = "".join(json.dumps({n: getattr(r, n) for n in names}, default=str, ensure_ascii=False) + "\n"
-                      for r in records)
-    if not payload:
+    records = list(records)
+    if not records:
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,12 +94,36 @@ def append_records(records: Iterable[RunRecord], path: Path | None = None) -> Pa
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             size = os.fstat(fd).st_size
-            if size:
-                os.pread(fd, 1, size - 1) == b"\n" or os.write(fd, b"\n")  # seal a torn last line
-            os.write(fd, payload.encode())
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                size += os.write(fd, b"\n")  # seal a torn last line
+            os.write(fd, _payload(records, fd, size, _written_versions.setdefault(str(path), {})))
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
     return path
+
+
+def _payload(records: list[RunRecord], fd: int, offset: int, written: dict[str, tuple[int, bytes]]) -> bytes:
+    """The records' lines, preceded by a versions line for each reference not yet in the store.
+
+    ``written`` remembers where this process wrote each versions line; a line is trusted to be there only
+    if the bytes at that offset still are that line (so a deleted or replaced store gets it again).
+    """
+    names = tuple(RunRecord.__dataclass_fields__)
+    payload, checked, refs = bytearray(), set(), {}
+    for record in records:
+        row = {n: getattr(record, n) for n in names}
+        if record.versions:
+            key = id(record.versions)  # the records of one run usually share one dict
+            ref = row["versions"] = refs[key] if key in refs else refs.setdefault(key, _versions_ref(record.versions))
+            at, line = written.get(ref, (0, b""))
+            if ref not in checked and (not line or os.pread(fd, len(line), at) != line):
+                line = (json.dumps({"kind": _VERSIONS, "subject": ref, "versions": record.versions},
+                                   default=str, ensure_ascii=False) + "\n").encode()
+                written[ref] = (offset + len(payload), line)
+                payload += line
+            checked.add(ref)
+        payload += (json.dumps(row, default=str, ensure_ascii=False) + "\n").encode()
+    return bytes(payload)
 
 
 def _parse_lines(text: str, path: Path) -> list[dict]:
@@ -107,15 +140,45 @@ def _parse_lines(text: str, path: Path) -> list[dict]:
     return rows
 
 
+def _split_versions(rows: list[dict]) -> tuple[list[dict], dict[str, dict]]:
+    """Records, and the versions their references point to."""
+    versions = {row.get("subject"): row.get("versions") for row in rows if row.get("kind") == _VERSIONS}
+    return [row for row in rows if row.get("kind") != _VERSIONS] if versions else rows, versions
+
+
+def _resolve(value, versions: dict[str, dict]) -> dict:
+    if isinstance(value, str):
+        value = versions.get(value)
+    return value if isinstance(value, dict) else {}
+
+
+def _inline(value, versions: dict[str, dict]) -> str:
+    """A key for versions stored inline (records written before references), registered in ``versions``."""
+    key = json.dumps(value, sort_keys=True, default=str) if isinstance(value, dict) else ""
+    versions.setdefault(key, value if isinstance(value, dict) else {})
+    return key
+
+
+def _select(lines: list, kind: str) -> list:
+    """A cheap pre-filter on the lines (str or bytes; records are written with "kind" first), keeping the
+    versions lines."""
+    wanted = (f'"kind": "{kind}"', f'"kind": "{_VERSIONS}"')
+    if lines and isinstance(lines[0], bytes):
+        wanted = tuple(w.encode() for w in wanted)
+    return [line for line in lines if line.startswith(wanted, 1)]
+
+
 def iter_records(kind: str, path: Path | None = None) -> list[dict]:
     """The records of one kind as plain dicts, without pandas: for lookups on the hot path of a command."""
     path = path or records_path()
     if not path.exists():
         return []
-    marker = f'"kind": "{kind}"'
-    text = "\n".join(line for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
-                     if marker in line)
-    return [row for row in _parse_lines(text, path) if row.get("kind") == kind]
+    lines = _select(path.read_text(encoding="utf-8", errors="replace").splitlines(), kind)
+    rows, versions = _split_versions(_parse_lines("\n".join(lines), path))
+    rows = [row for row in rows if row.get("kind") == kind]
+    for row in rows:
+        row["versions"] = _resolve(row.get("versions"), versions)
+    return rows
 
 
 def load_records(path: Path | None = None, kind: str | None = None) -> pd.DataFrame:
@@ -126,24 +189,32 @@ def load_records(path: Path | None = None, kind: str | None = None) -> pd.DataFr
     columns = list(RunRecord.__dataclass_fields__)
     if not path.exists():
         return pd.DataFrame(columns=columns)
-    text = path.read_text(encoding="utf-8", errors="replace")
-    lines = text.split("\n")
-    if kind is not None:  # cheap pre-filter on the text: records are written with "kind" first
-        lines = [line for line in lines[:-1] if f'"kind": "{kind}"' in line] + [lines[-1] if f'"kind": "{kind}"' in lines[-1] else ""]
-    if lines[-1].strip():  # no newline at the end: the last write was torn by a crash
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1  # everything after the last newline is a write torn by a crash
+    if data[end:].strip():
         warnings.warn(f"{path}: skipped 1 torn last line; every complete record was loaded.", stacklevel=2)
     gc.disable()  # millions of short-lived dicts and strings: collection passes would double the load time
     try:
-        try:  # fast path: one C-level parse of every complete line
-            frame = pd.DataFrame.from_records(json.loads("[" + ",".join(lines[:-1]) + "]"), columns=columns)
-        except ValueError:  # a torn line sealed by a later append, or a blank line: go line by line
-            frame = pd.DataFrame.from_records(_parse_lines("\n".join(lines[:-1]), path), columns=columns)
+        complete = data[:end - 1] if end else b""
+        try:  # fast path: the complete lines as one JSON array, parsed in C
+            array = (complete.replace(b"\n", b",") if kind is None
+                     else b",".join(_select(complete.split(b"\n"), kind)))
+            rows = json.loads(b"[" + array + b"]")
+        except ValueError:  # a torn line sealed by a later append, a blank line, bad UTF-8: line by line
+            text = data[:end].decode("utf-8", errors="replace")
+            rows = _parse_lines(text if kind is None else "\n".join(_select(text.splitlines(), kind)), path)
+        rows, versions = _split_versions(rows)
+        frame = pd.DataFrame.from_records(rows, columns=columns)
     finally:
         gc.enable()
     if kind is not None:
         frame = frame[frame["kind"] == kind].reset_index(drop=True)
-    versions = pd.DataFrame.from_records([v if isinstance(v, dict) else {} for v in frame["versions"]],
-                                         index=frame.index)
-    frame = frame.join(versions.add_prefix("v_"))
+    # Resolve each distinct reference once and spread it, and its v_ columns, over the records that share it.
+    refs = [value if isinstance(value, str) else _inline(value, versions) for value in frame["versions"].tolist()]
+    distinct = {ref: _resolve(ref, versions) for ref in set(refs)}
+    frame["versions"] = [distinct[ref] for ref in refs]
+    table = pd.DataFrame.from_records(list(distinct.values()), index=list(distinct))
+    if len(table.columns):
+        frame = frame.join(table.reindex(refs).set_axis(frame.index).add_prefix("v_"))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce", format="ISO8601")
     return frame

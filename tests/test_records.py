@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import warnings
 from pathlib import Path
 
 import pytest
 
-from kit.records import RunRecord, append_records, load_records
+from kit.records import RunRecord, append_records, iter_records, load_records
 
 
 def test_records_round_trip_with_versions_as_columns(tmp_path: Path):
@@ -54,3 +55,36 @@ def test_concurrent_writers_never_interleave_lines(tmp_path: Path):
 
 def test_missing_store_loads_as_an_empty_frame(tmp_path: Path):
     assert load_records(tmp_path / "none.jsonl").empty
+
+
+def test_versions_are_stored_once_and_resolved_on_load(tmp_path: Path):
+    path = tmp_path / "runs.jsonl"
+    versions = {"sqlalchemy": "2.1.9", "asyncpg": "0.32.0"}
+    for batch in range(3):
+        append_records([RunRecord("test", f"t{batch}-{i}", "passed", versions=versions) for i in range(10)]
+                       + [RunRecord("probe", "tcp", "passed", versions={"sqlalchemy": "2.0.0"})], path)
+    text = path.read_text()
+    assert text.count('"kind": "versions"') == 2 and text.count("2.1.9") == 1
+    frame = load_records(path)
+    assert len(frame) == 33 and set(frame["kind"]) == {"test", "probe"}
+    assert list(frame["v_sqlalchemy"]).count("2.1.9") == 30 and frame.loc[0, "versions"] == versions
+    assert list(load_records(path, kind="probe")["v_sqlalchemy"]) == ["2.0.0"] * 3
+    assert [row["versions"] for row in iter_records("probe", path)] == [{"sqlalchemy": "2.0.0"}] * 3
+
+
+def test_a_replaced_store_gets_its_versions_line_again(tmp_path: Path):
+    path = tmp_path / "runs.jsonl"
+    append_records([RunRecord("probe", "tcp", "passed", versions={"asyncpg": "0.32.0"})], path)
+    path.unlink()
+    append_records([RunRecord("probe", "tcp", "passed", versions={"asyncpg": "0.32.0"})], path)
+    assert load_records(path).loc[0, "v_asyncpg"] == "0.32.0"
+
+
+def test_records_with_inline_versions_still_load(tmp_path: Path):
+    path = tmp_path / "runs.jsonl"
+    line = {"kind": "probe", "subject": "tcp", "outcome": "passed", "versions": {"asyncpg": "0.29.0"}}
+    path.write_text(json.dumps(line) + "\n" + json.dumps({**line, "versions": {}}) + "\n")
+    frame = load_records(path)
+    assert frame.loc[0, "v_asyncpg"] == "0.29.0" and frame.loc[0, "versions"] == {"asyncpg": "0.29.0"}
+    assert frame.loc[1, "versions"] == {}
+    assert iter_records("probe", path)[0]["versions"] == {"asyncpg": "0.29.0"}
