@@ -97,6 +97,7 @@ class Recorder:
         self._fixture_stack: list[list[str]] = []
         self._fixture_loops: dict[str, str] = {}
         self._connections: dict[int, str] = {}
+        self._passed: dict[str, float] = {}  # phase -> duration, for the test in progress
         self._restore: list = []
 
     # -- output --------------------------------------------------------------------------
@@ -280,10 +281,12 @@ class Recorder:
         self.nodeid = item.nodeid
         self._phase_loops = {}
         self._fixture_loops = {}
+        self._passed: dict[str, float] = {}
         self.emit("start", nodeid=item.nodeid)
         self.flush()
         yield
-        self.emit("test", nodeid=item.nodeid, loops=self._phase_loops, fixture_loops=self._fixture_loops)
+        self.emit("test", nodeid=item.nodeid, loops=self._phase_loops, fixture_loops=self._fixture_loops,
+                  passed=self._passed)
         self.nodeid = None
 
     def _phase(self, name: str):
@@ -320,6 +323,9 @@ class Recorder:
         outcome = yield
         try:
             report = outcome.get_result()
+            if report.outcome == "passed":  # folded into the test's end event: one write per passing test
+                self._passed[call.when] = round(call.duration, 6)
+                return
             data: dict[str, Any] = {"nodeid": item.nodeid, "when": call.when, "outcome": report.outcome,
                                     "duration": round(call.duration, 6)}
             if call.excinfo is not None and report.outcome != "passed":

@@ -85,6 +85,7 @@ def parse_events(lines: list[str]) -> tuple[list[CaseResult], list[dict], dict]:
             case = cases.setdefault(event["nodeid"], CaseResult(event["nodeid"]))
             if case.outcome == "running":
                 case.outcome = "passed"
+            case.duration_s += sum(event.get("passed", {}).values())  # the phases that passed
             case.loops = event.get("loops", {})
             case.fixture_loops = event.get("fixture_loops", {})
         elif kind in ("log", "warning", "pool", "fixture"):
