@@ -31,7 +31,7 @@ from kit.target import create_database, drop_database, resolve_target  # noqa: E
 TARGETS = {
     "plugin_overhead": ("<=", 1.05), "plugin_overhead_large": ("<=", 1.05), "scenario_overhead": ("<=", 1.15),
     "parallel_speedup": (">=", 1.7), "pg_cold_start_ratio": ("<=", 1.2), "diagnose_overhead": ("<=", 1.3),
-    "investigate_warm_s": ("<=", 60.0), "records_load_s": ("<=", 1.0),
+    "investigate_s": ("<=", 60.0), "records_load_s": ("<=", 1.0),
 }
 
 
@@ -45,14 +45,18 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def alternate(a: Callable[[], object], b: Callable[[], object], rounds: int) -> tuple[float, float]:
-    """Median wall time of ``a`` and of ``b``, run a, b, a, b... after one unmeasured warm-up each."""
-    a(), b()
+def alternate(a: Callable[[], object], b: Callable[[], object], rounds: int, warmup: bool = True) -> tuple[float, float, float]:
+    """Run a, b, a, b... (after one unmeasured warm-up each): the median time of each, and the median of the
+    per-round ratios a/b, which cancels the machine's slow drifts (a shared VM here) better than a ratio of
+    medians."""
+    if warmup:
+        a(), b()
     times_a, times_b = [], []
     for _ in range(rounds):
         times_a.append(timed(a))
         times_b.append(timed(b))
-    return statistics.median(times_a), statistics.median(times_b)
+    ratios = [x / y for x, y in zip(times_a, times_b)]
+    return statistics.median(times_a), statistics.median(times_b), statistics.median(ratios)
 
 
 def pytest_cmd(project: Path, url: str, plugin: bool, record: Path | None = None, timeout: float = 600) -> None:
@@ -85,8 +89,9 @@ def fig_plugin_overhead(target, scratch, work: Path, rounds: int) -> dict:
 
     project = assemble_stage("full", work / "full")
     url = scratch("full")
-    kit_s, bare_s = alternate(lambda: pytest_cmd(project, url, True), lambda: pytest_cmd(project, url, False), rounds)
-    return {"value": kit_s / bare_s, "kit_s": kit_s, "bare_s": bare_s,
+    kit_s, bare_s, ratio = alternate(lambda: pytest_cmd(project, url, True), lambda: pytest_cmd(project, url, False),
+                                     rounds)
+    return {"value": ratio, "kit_s": kit_s, "bare_s": bare_s,
             "what": "reference API full stage: pytest with kit's recorder / plain pytest"}
 
 
@@ -105,7 +110,7 @@ async def engine():
 
 
 def pytest_sessionfinish(session):
-    with open(os.environ["BENCH_RSS_FILE"], "w") as f:
+    with open("rss.txt", "w") as f:
         f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
 '''
 LARGE_TEST = '''
@@ -129,27 +134,30 @@ def _large_suite(directory: Path, count: int) -> Path:
 
 
 def _rss(project: Path, url: str, plugin: bool) -> int:
-    rss_file = project / "rss.txt"
-    os.environ["BENCH_RSS_FILE"] = str(rss_file)
     pytest_cmd(project, url, plugin)
-    return int(rss_file.read_text())
+    return int((project / "rss.txt").read_text())
 
 
 def fig_plugin_overhead_large(target, scratch, work: Path, rounds: int, count: int = 1000) -> dict:
     url = scratch("large")
     full, half = _large_suite(work / "large", count), _large_suite(work / "half", count // 2)
-    os.environ["BENCH_RSS_FILE"] = str(full / "rss.txt")
-    kit_s, bare_s = alternate(lambda: pytest_cmd(full, url, True), lambda: pytest_cmd(full, url, False), rounds)
-    extra_full = _rss(full, url, True) - _rss(full, url, False)
-    extra_half = _rss(half, url, True) - _rss(half, url, False)
+    rss: dict[tuple[Path, bool], int] = {}
+
+    def run(project: Path, plugin: bool) -> None:
+        (project / ".kit-record.jsonl").unlink(missing_ok=True)  # the recorder appends: one run's worth
+        rss[project, plugin] = _rss(project, url, plugin)  # each run's peak RSS; the last one is kept
+
+    kit_s, bare_s, ratio = alternate(lambda: run(full, True), lambda: run(full, False), rounds, warmup=False)
+    run(half, True), run(half, False)
+    extra_full, extra_half = rss[full, True] - rss[full, False], rss[half, True] - rss[half, False]
     record_bytes = (full / ".kit-record.jsonl").stat().st_size
-    return {"value": kit_s / bare_s, "kit_s": kit_s, "bare_s": bare_s, "tests": count,
+    return {"value": ratio, "kit_s": kit_s, "bare_s": bare_s, "tests": count,
             "plugin_rss_bytes_per_test": round(extra_full / count), "plugin_rss_extra_half_vs_full": [extra_half, extra_full],
             "record_bytes_per_test": round(record_bytes / count),
             "what": f"{count} async tests touching the database: with recorder / plain"}
 
 
-def fig_scenario_overhead(target, scratch, work: Path) -> dict:
+def fig_scenario_overhead(target, scratch, work: Path, cold: bool) -> dict:
     from kit.reproduce import run_scenarios
     from kit.scenarios import assemble, catalogue
 
@@ -168,8 +176,16 @@ def fig_scenario_overhead(target, scratch, work: Path) -> dict:
 
     kit_s = timed(kit)
     bare()
-    return {"value": kit_s / bare.seconds, "kit_s": kit_s, "bare_s": bare.seconds, "variants": len(projects),  # type: ignore[attr-defined]
-            "what": "kit scenarios run --jobs 1 on every fixed variant / bare pytest on the same dirs in turn"}
+    figure = {"value": kit_s / bare.seconds, "kit_s": kit_s, "bare_s": bare.seconds, "variants": len(projects),  # type: ignore[attr-defined]
+              "what": "kit scenarios run --jobs 1 on every fixed variant / bare pytest on the same dirs in turn"}
+    if cold:  # kit's own machinery without the fork server: what the ratio would be with cold interpreters
+        os.environ["KIT_FORK_SERVER"] = "0"
+        try:
+            figure["kit_cold_s"] = timed(kit)
+        finally:
+            del os.environ["KIT_FORK_SERVER"]
+        figure["cold_ratio"] = figure["kit_cold_s"] / bare.seconds  # type: ignore[attr-defined]
+    return figure
 
 
 def fig_parallel_speedup(target) -> dict:
@@ -211,7 +227,8 @@ def fig_pg_start(work: Path, rounds: int) -> tuple[dict, dict]:
     server.stop()
     shutil.rmtree(server.home, ignore_errors=True)
     kit_s, bare_s = statistics.median(kit_times), statistics.median(bare_times)
-    return ({"value": kit_s / bare_s, "kit_s": kit_s, "bare_s": bare_s,
+    ratio = statistics.median(k / b for k, b in zip(kit_times, bare_times))
+    return ({"value": ratio, "kit_s": kit_s, "bare_s": bare_s,
              "what": "kit's embedded cold start (initdb + start + default db) / bare initdb + pg_ctl start"},
             {"value": warm, "reuse_running_s": reuse, "what": "start of a stopped, initialised server"})
 
@@ -267,8 +284,8 @@ def fig_diagnose_overhead(target, scratch, work: Path, rounds: int) -> dict:
         subprocess.run([sys.executable, "-m", "kit", "diagnose", str(project), "--url", target.url, "--json", str(report)],
                        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
 
-    kit_s, bare_s = alternate(kit, lambda: pytest_cmd(project, url, False), rounds)
-    return {"value": kit_s / bare_s, "kit_s": kit_s, "bare_s": bare_s,
+    kit_s, bare_s, ratio = alternate(kit, lambda: pytest_cmd(project, url, False), rounds)
+    return {"value": ratio, "kit_s": kit_s, "bare_s": bare_s,
             "what": "kit diagnose end to end (own database, run, classify, JSON) / plain pytest, simplified stage"}
 
 
@@ -327,11 +344,11 @@ def main() -> int:
             ("records_load_s", lambda: fig_records_load(work)),
             ("pg_cold_start_ratio", None),
             ("plugin_overhead", lambda: fig_plugin_overhead(target, scratch, work, rounds)),
-            ("plugin_overhead_large", lambda: fig_plugin_overhead_large(target, scratch, work, rounds)),
+            ("plugin_overhead_large", lambda: fig_plugin_overhead_large(target, scratch, work, 3 if args.quick else 5)),
             ("diagnose_overhead", lambda: fig_diagnose_overhead(target, scratch, work, rounds)),
-            ("scenario_overhead", lambda: fig_scenario_overhead(target, scratch, work)),
+            ("scenario_overhead", lambda: fig_scenario_overhead(target, scratch, work, cold=not args.quick)),
             ("parallel_speedup", lambda: fig_parallel_speedup(target)),
-            ("investigate_warm_s", lambda: fig_investigate(cold=not args.quick)),
+            ("investigate_s", lambda: fig_investigate(cold=not args.quick)),
         ]
         try:
             for name, step in steps:

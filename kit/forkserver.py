@@ -207,7 +207,8 @@ def serve(address: str) -> None:
                     _kill_group(pid)
                 return
             if key.data == "run":
-                _accept(listener, children, (listener.fileno(), wake_read, wake_write))
+                server_fds = (listener.fileno(), wake_read, wake_write, *(c.fileno() for c in children.values()))
+                _accept(listener, children, server_fds)
             elif key.data == "child":
                 _drain(wake_read)
                 _reap(children)

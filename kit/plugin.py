@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import functools
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from kit.masking import mask_text, register_secret  # stdlib only: safe in any e
 __all__ = ["Recorder"]
 
 _MAX_MESSAGE = 2000
+_ENCODER = json.JSONEncoder(default=str)  # one encoder: json.dumps(default=...) builds one per call
 
 
 def _mask(text: str) -> str:
@@ -79,6 +81,33 @@ def _frames(tb) -> list[str]:
     return keep[-4:]
 
 
+def _observer(function):
+    """A hook wrapper that only observes (``result = yield; return result``): pluggy's new-style wrapper where
+    it has one (1.1+, far cheaper per call), else adapted to an old-style ``hookwrapper``. An exception from
+    the wrapped hook is left untouched either way."""
+    try:
+        return pytest.hookimpl(wrapper=True)(function)
+    except TypeError:  # pluggy < 1.1
+        pass
+
+    @functools.wraps(function)
+    def old_style(*args, **kwargs):
+        observer = function(*args, **kwargs)
+        next(observer)
+        outcome = yield
+        try:
+            result = outcome.get_result()
+        except BaseException:  # noqa: BLE001 - the hook failed: let the observer's finally blocks run
+            observer.close()
+            return
+        try:
+            observer.send(result)
+        except StopIteration:
+            pass
+
+    return pytest.hookimpl(hookwrapper=True)(old_style)
+
+
 class Recorder:
     """Observes a pytest session and appends events to ``path``."""
 
@@ -113,7 +142,7 @@ class Recorder:
 
     def emit(self, event: str, **data: Any) -> None:
         try:
-            line = json.dumps({"event": event, "t": round(time.time(), 4), **data}, default=str)
+            line = _ENCODER.encode({"event": event, "t": round(time.time(), 4), **data})
             with self._lock:
                 self._handle.write(line + "\n")
         except Exception:  # noqa: BLE001 - the recorder must never change an outcome
@@ -276,41 +305,40 @@ class Recorder:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.emit("config", **asyncio_config(self.config))
 
-    @pytest.hookimpl(hookwrapper=True)
+    @_observer
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
-        self.nodeid = item.nodeid
+        self.nodeid = nodeid = item.nodeid
         self._phase_loops = {}
         self._fixture_loops = {}
         self._passed: dict[str, float] = {}
-        self.emit("start", nodeid=item.nodeid)
+        self.emit("start", nodeid=nodeid)
         self.flush()
-        yield
-        self.emit("test", nodeid=item.nodeid, loops=self._phase_loops, fixture_loops=self._fixture_loops,
-                  passed=self._passed)
-        self.nodeid = None
+        try:
+            return (yield)
+        finally:
+            self.emit("test", nodeid=nodeid, loops=self._phase_loops, fixture_loops=self._fixture_loops,
+                      passed=self._passed)
+            self.nodeid = None
 
-    def _phase(self, name: str):
-        self.phase = name
-        yield
-        self.phase = None
-
-    @pytest.hookimpl(hookwrapper=True)
+    # A phase starts with its hook (first in line) and ends when its report is made: plain hooks are far
+    # cheaper than wrappers, and this runs three times per test.
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
-        yield from self._phase("setup")
+        self.phase = "setup"
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item):
-        yield from self._phase("call")
+        self.phase = "call"
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_teardown(self, item, nextitem):
-        yield from self._phase("teardown")
+        self.phase = "teardown"
 
-    @pytest.hookimpl(hookwrapper=True)
+    @_observer
     def pytest_fixture_setup(self, fixturedef, request):
         self._fixture_stack.append([])
         try:
-            yield
+            return (yield)
         finally:
             used = self._fixture_stack.pop()
             if used:
@@ -318,14 +346,14 @@ class Recorder:
                 self.emit("fixture", nodeid=self.nodeid, fixture=fixturedef.argname, scope=fixturedef.scope,
                           loop=used[-1])
 
-    @pytest.hookimpl(hookwrapper=True)
+    @_observer
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        outcome = yield
+        self.phase = None
+        report = yield
         try:
-            report = outcome.get_result()
             if report.outcome == "passed":  # folded into the test's end event: one write per passing test
                 self._passed[call.when] = round(call.duration, 6)
-                return
+                return report
             data: dict[str, Any] = {"nodeid": item.nodeid, "when": call.when, "outcome": report.outcome,
                                     "duration": round(call.duration, 6)}
             if call.excinfo is not None and report.outcome != "passed":
@@ -339,6 +367,7 @@ class Recorder:
             self.emit("report", **data)
         except Exception:  # noqa: BLE001
             pass
+        return report
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

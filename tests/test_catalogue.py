@@ -8,7 +8,7 @@ import os
 import pytest
 
 from conftest import assert_no_traceback, leftover_processes
-from kit.scenarios import catalogue
+from kit.scenarios import catalogue, get_scenario
 
 REQUIRED = {
     "module-engine-per-test-loop", "session-engine-function-loop", "fixture-loop-scope-mismatch",
@@ -100,3 +100,43 @@ def test_cli_list_and_unknown_id(run_kit):
     unknown = run_kit("scenarios", "run", "no-such-entry")
     assert unknown.code == 2 and "no catalogue entry 'no-such-entry'" in unknown.err
     assert_no_traceback(unknown.all)
+
+
+PLUGGY_1_0 = '''
+import os, sys, pytest
+_new_style = pytest.hookimpl
+
+def _no_new_style_wrappers(function=None, **options):
+    # what pluggy < 1.1 says, to kit's recorder only (this pytest-asyncio needs new-style wrappers itself)
+    if "wrapper" in options and sys._getframe(1).f_globals.get("__name__") == "kit.plugin":
+        open(os.environ["SHIM_MARKER"], "a").write("refused\\n")
+        raise TypeError("__call__() got an unexpected keyword argument 'wrapper'")
+    return _new_style(function, **options)
+
+pytest.hookimpl = _no_new_style_wrappers
+'''
+
+
+def test_the_recorder_records_the_same_with_old_style_hook_wrappers(target, tmp_path):
+    """pytest 7 may run on pluggy < 1.1, which has no new-style wrappers: the recorder adapts its observers
+    and records the same outcomes, phases, errors and loops."""
+    from kit.runner import run_pytest
+    from kit.scenarios import assemble
+    from kit.target import scratch_database
+
+    shim, marker = tmp_path / "shim", tmp_path / "refused.txt"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(PLUGGY_1_0)
+    runs = {}
+    for name, env in (("new", {}), ("old", {"PYTHONPATH": str(shim), "SHIM_MARKER": str(marker)})):
+        with scratch_database(target, f"pluggy_{name}") as database:
+            project = assemble(get_scenario("mixed-loop-scopes"), "broken", tmp_path / name)
+            runs[name] = run_pytest(project, database.url, env=env, timeout=60)
+
+    def summary(run):
+        return [(c.nodeid, c.outcome, c.phase, c.error_type, c.loops, c.fixture_loops, bool(c.duration_s))
+                for c in run.cases]
+
+    assert marker.read_text().count("refused") == 3  # protocol, fixture setup and report observers adapted
+    assert runs["new"].count("error") + runs["new"].count("failed") > 0
+    assert summary(runs["old"]) == summary(runs["new"])
