@@ -144,7 +144,8 @@ def fig_plugin_overhead_large(target, scratch, work: Path, rounds: int, count: i
     rss: dict[tuple[Path, bool], int] = {}
 
     def run(project: Path, plugin: bool) -> None:
-        (project / ".kit-record.jsonl").unlink(missing_ok=True)  # the recorder appends: one run's worth
+        if plugin:
+            (project / ".kit-record.jsonl").unlink(missing_ok=True)  # the recorder appends: keep one run's
         rss[project, plugin] = _rss(project, url, plugin)  # each run's peak RSS; the last one is kept
 
     kit_s, bare_s, ratio = alternate(lambda: run(full, True), lambda: run(full, False), rounds, warmup=False)
