@@ -23,7 +23,7 @@ from kit.errors import NotebookError
 from kit.kernel import execute_notebook, failed_cell, import_nbformat
 from kit.masking import mask_text
 from kit.paths import data_dir, notebooks_dir
-from kit.records import RunRecord, append_records, new_run_id
+from kit.records import RunRecord, append_records, last_durations, new_run_id
 from kit.report import NotebookResult, one_line, render_notebook, write_index, write_masked
 from kit.target import Target
 from kit.versions import collect_versions
@@ -62,10 +62,8 @@ def select_notebooks(names: list[str] | None = None, directory: Path | None = No
 
 def _longest_first(paths: list[Path]) -> list[Path]:
     """Start the notebooks that took longest last time first: parallel lanes then finish together."""
-    from kit.records import iter_records
-
-    last = {row["subject"]: row.get("duration_s") or 0.0 for row in iter_records("notebook")}
-    return sorted(paths, key=lambda p: -last.get(p.stem, float("inf")))
+    last = last_durations("notebook")
+    return sorted(paths, key=lambda p: -last.get((p.stem, None), float("inf")))
 
 
 def investigate(target: Target, out: Path, notebooks: list[str] | None = None, timeout: float = 900,

@@ -31,7 +31,8 @@ from kit.paths import data_dir
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunRecord", "append_records", "iter_records", "load_records", "new_run_id", "records_path"]
+__all__ = ["RunRecord", "append_records", "iter_records", "last_durations", "load_records", "new_run_id",
+           "records_path"]
 
 RECORDS_FILE = "runs.jsonl"
 _VERSIONS = "versions"        # the kind of the lines that hold the versions records refer to
@@ -179,6 +180,11 @@ def iter_records(kind: str, path: Path | None = None) -> list[dict]:
     for row in rows:
         row["versions"] = _resolve(row.get("versions"), versions)
     return rows
+
+
+def last_durations(kind: str, path: Path | None = None) -> dict[tuple[str, str | None], float]:
+    """Seconds the latest run of each (subject, variant) of one kind took: to start the longest work first."""
+    return {(row["subject"], row.get("variant")): row.get("duration_s") or 0.0 for row in iter_records(kind, path)}
 
 
 def load_records(path: Path | None = None, kind: str | None = None) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kit.errors import TargetError
-from kit.records import RunRecord, append_records, new_run_id
+from kit.records import RunRecord, append_records, last_durations, new_run_id
 from kit.runner import PytestRun, overall_outcome, parse_events, run_pytest
 from kit.scenarios import VARIANTS, Scenario, Symptom, assemble, get_scenario, catalogue
 from kit.target import Target, reachable, scratch_database, server_version
@@ -204,8 +204,10 @@ def run_scenarios(
                 append_records(_records(result, target, run_id))
             progress(done[0], len(work), result)
 
+    last = last_durations("scenario")  # longest first (the hang, kernels): parallel lanes finish together
+    order = sorted(range(len(work)), key=lambda i: -last.get((work[i][0].id, work[i][1]), float("inf")))
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(one, i) for i in range(len(work))]:
+        for future in [pool.submit(one, i) for i in order]:
             future.result()
     return [results[i] for i in range(len(work))]
 
