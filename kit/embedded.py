@@ -249,6 +249,27 @@ class EmbeddedServer:
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write(_SERVER_CONF.format(socket_dir=self.data_dir))
 
+    def _fingerprint(self) -> str:
+        """Names the secret a data directory was initialised with, without revealing it."""
+        return hashlib.sha256(self.secret.encode()).hexdigest()[:16]
+
+    def _initialised_for_this_secret(self) -> bool:
+        """Whether the data directory is complete and was made for the secret in this state directory.
+
+        As root the server lives under the system temp dir, named after the state directory's path: a state
+        directory deleted and made again at the same path gets a new secret, while the old data directory
+        (and its password) may still be there. A marker without a fingerprint (kit before it had one) is
+        trusted unless the secret is younger than the marker.
+        """
+        marker = self.data_dir / _READY_MARKER
+        if not marker.exists():
+            return False
+        words = marker.read_text().split()
+        if len(words) > 1:
+            return words[1] == self._fingerprint()
+        self.secret  # noqa: B018 - created here if missing, so that its age can be compared
+        return (self.state / "secret").stat().st_mtime <= marker.stat().st_mtime
+
     def _postmaster_pid(self) -> int | None:
         try:
             return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
@@ -276,7 +297,10 @@ class EmbeddedServer:
             if self._running_pid() and port and _accepting(port):
                 return self.url(show_secret=True)
             self._stage()
-            if not (self.data_dir / _READY_MARKER).exists():
+            if not self._initialised_for_this_secret():
+                stale = self._postmaster_pid()
+                if stale is not None and _is_postgres(stale):
+                    self._kill(stale)  # a server of an earlier state directory at this path: not ours
                 self._initdb()
                 fresh = True
             else:
@@ -309,7 +333,7 @@ class EmbeddedServer:
             self._save_meta(port=port, data_dir=str(self.data_dir))
             if fresh:
                 self._create_default_database()
-                (self.data_dir / _READY_MARKER).write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+                (self.data_dir / _READY_MARKER).write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {self._fingerprint()}")
             return self.url(show_secret=True)
 
     def _create_default_database(self) -> None:

@@ -94,6 +94,24 @@ def test_half_initialised_data_directory_is_rebuilt(server):
 
 
 @pytest.mark.faults
+@pytest.mark.parametrize("old_server", ["stopped", "still running"])
+def test_a_state_directory_made_again_at_the_same_path_gets_a_server_for_its_new_secret(server, old_server):
+    """The new state's secret never matches the old data directory's password: kit initialises it again
+    (stopping the old state's server first) instead of serving a URL that cannot log in."""
+    import shutil
+
+    old_url = server.start()
+    old_pid = server.status().pid
+    if old_server == "stopped":
+        server.stop()
+    shutil.rmtree(server.state)  # the user deletes kit's state; the server home under /tmp stays
+    again = EmbeddedServer(server.state)
+    url = again.start()
+    assert url != old_url and _query(url) == 1
+    assert again.status().pid != old_pid
+
+
+@pytest.mark.faults
 def test_secret_and_data_directory_are_private_and_password_is_required(server):
     url = server.start()
     assert stat.S_IMODE((server.state / "secret").stat().st_mode) == 0o600
