@@ -354,10 +354,12 @@ def main() -> int:
         try:
             for name, step in steps:
                 log(f"measuring {name}")
+                step_started = time.perf_counter()
                 if name == "pg_cold_start_ratio":
                     figures["pg_cold_start_ratio"], figures["pg_warm_start_s"] = fig_pg_start(work, rounds)
                 else:
                     figures[name] = step()
+                figures[name]["bench_s"] = time.perf_counter() - step_started
         finally:
             scratch.close()
     print_table(figures)
@@ -372,13 +374,14 @@ def _rounded(figure: dict) -> dict:
 
 
 def print_table(figures: dict[str, dict]) -> None:
-    print(f"\n{'figure':<24} {'measured':>10} {'target':>9}  met  what")
+    print(f"\n{'figure':<24} {'measured':>10} {'target':>9}  met  {'took':>5}  what")
     for name, figure in figures.items():
         goal = TARGETS.get(name)
         value = figure["value"]
         met = "" if goal is None else ("yes" if (value <= goal[1] if goal[0] == "<=" else value >= goal[1]) else "NO")
         goal_text = f"{goal[0]} {goal[1]:g}" if goal else ""
-        print(f"{name:<24} {value:>10.3f} {goal_text:>9}  {met:<4} {figure.get('what', '')}")
+        took = f"{figure['bench_s']:.0f} s" if "bench_s" in figure else ""
+        print(f"{name:<24} {value:>10.3f} {goal_text:>9}  {met:<4} {took:>5}  {figure.get('what', '')}")
 
 
 if __name__ == "__main__":
