@@ -24,6 +24,7 @@ This module runs inside version environments too, so it imports only the standar
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import importlib
 import json
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 
 __all__ = ["PRELOAD", "WarmProcess", "launch", "shutdown"]
@@ -56,25 +58,44 @@ _PR_SET_PDEATHSIG = 1
 class WarmProcess:
     """One forked run, seen through the part of ``subprocess.Popen`` that kit's runner uses."""
 
-    def __init__(self, connection: socket.socket, pid: int, reader) -> None:
-        self._connection, self._reader, self.pid = connection, reader, pid
+    def __init__(self, lines: _Lines, pid: int) -> None:
+        self._lines, self.pid = lines, pid
         self.returncode: int | None = None
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is not None:
             return self.returncode
-        self._connection.settimeout(timeout)
         try:
-            line = self._reader.readline()
-        except (socket.timeout, TimeoutError):
+            line = self._lines.read(timeout)
+        except TimeoutError:
             raise subprocess.TimeoutExpired("pytest", timeout) from None
         except OSError:
             line = b""
         # No answer: the server died, and its children with it (they die with their parent).
         self.returncode = json.loads(line)["exit"] if line else -signal.SIGKILL
-        self._reader.close()
-        self._connection.close()
+        self._lines.connection.close()
         return self.returncode
+
+
+class _Lines:
+    """Lines read from a socket with ``recv``: unlike a ``makefile`` reader, still readable after a timeout."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self.connection, self._buffer = connection, bytearray()
+
+    def read(self, timeout: float | None) -> bytes:
+        """The next line, or b"" if the other side closed first; ``TimeoutError`` after ``timeout`` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            self.connection.settimeout(None if deadline is None else max(0.001, deadline - time.monotonic()))
+            chunk = self.connection.recv(4096)
+            if not chunk:
+                return b""
+            self._buffer += chunk
+        end = self._buffer.index(b"\n") + 1
+        line = bytes(self._buffer[:end])
+        del self._buffer[:end]
+        return line
 
 
 class _Server:
@@ -97,13 +118,15 @@ class _Server:
         connection.settimeout(_START_TIMEOUT)
         connection.connect(self.address)
         connection.sendall(json.dumps({"argv": argv, "cwd": cwd, "env": env, "output": output}).encode() + b"\n")
-        reader = connection.makefile("rb")
-        line = reader.readline()
+        lines = _Lines(connection)
+        try:
+            line = lines.read(_START_TIMEOUT)
+        except OSError:
+            line = b""
         if not line:
-            reader.close()
             connection.close()
             raise OSError("the fork server closed the connection before forking")
-        return WarmProcess(connection, json.loads(line)["pid"], reader)
+        return WarmProcess(lines, json.loads(line)["pid"])
 
     def close(self) -> None:
         if self.process.stdin:
@@ -177,6 +200,15 @@ def _preload() -> None:
 
 
 def serve(address: str) -> None:
+    try:
+        _serve(address)
+    finally:  # also when kit died without cleaning up (SIGKILL, an immediately killed kernel)
+        with contextlib.suppress(OSError):
+            os.unlink(address)
+            os.rmdir(os.path.dirname(address))
+
+
+def _serve(address: str) -> None:
     _preload()
     # What the preload built lives as long as any child: out of the collector's way, a child's
     # gc.collect() (pytest makes several at exit) does not walk it, and its pages stay shared.
@@ -215,15 +247,20 @@ def serve(address: str) -> None:
 
 
 def _accept(listener: socket.socket, children: dict[int, socket.socket], server_fds: tuple[int, ...]) -> None:
-    connection, _ = listener.accept()
+    """Fork one run. A failure here (no file descriptors, no memory to fork) costs that run only: the client
+    sees the connection close and starts a cold process; the runs in flight go on."""
     try:
-        connection.settimeout(10)
-        request = json.loads(connection.makefile("rb").readline())
+        connection, _ = listener.accept()
+    except OSError:
+        return
+    try:
+        request = json.loads(_Lines(connection).read(10))
+        connection.settimeout(10)  # for the answers
+        parent = os.getpid()
+        pid = os.fork()
     except (OSError, ValueError):
         connection.close()
         return
-    parent = os.getpid()
-    pid = os.fork()
     if pid == 0:
         connection.close()
         _child(request, parent, server_fds)

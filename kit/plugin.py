@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import faulthandler
 import functools
+import inspect
 import json
 import logging
 import os
@@ -88,7 +89,11 @@ def _observer(function):
     try:
         return pytest.hookimpl(wrapper=True)(function)
     except TypeError:  # pluggy < 1.1
-        pass
+        return pytest.hookimpl(hookwrapper=True)(_old_style(function))
+
+
+def _old_style(function):
+    """``function`` (a new-style observer) as an old-style hookwrapper generator."""
 
     @functools.wraps(function)
     def old_style(*args, **kwargs):
@@ -105,7 +110,9 @@ def _observer(function):
         except StopIteration:
             pass
 
-    return pytest.hookimpl(hookwrapper=True)(old_style)
+    # pluggy < 1.1 reads hook arguments with inspect.getfullargspec, which ignores __wrapped__ but not this
+    old_style.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]
+    return old_style
 
 
 class Recorder:

@@ -129,7 +129,7 @@ def _payload(records: list[RunRecord], fd: int, offset: int, written: dict[str, 
 
 def _parse_lines(text: str, path: Path) -> list[dict]:
     rows, bad = [], 0
-    for line in text.splitlines():
+    for line in text.split("\n"):  # not splitlines(): U+2028 and friends are JSON string content
         if not line.strip():
             continue
         try:
@@ -174,7 +174,7 @@ def iter_records(kind: str, path: Path | None = None) -> list[dict]:
     path = path or records_path()
     if not path.exists():
         return []
-    lines = _select(path.read_text(encoding="utf-8", errors="replace").splitlines(), kind)
+    lines = _select(path.read_text(encoding="utf-8", errors="replace").split("\n"), kind)
     rows, versions = _split_versions(_parse_lines("\n".join(lines), path))
     rows = [row for row in rows if row.get("kind") == kind]
     for row in rows:
@@ -199,6 +199,7 @@ def load_records(path: Path | None = None, kind: str | None = None) -> pd.DataFr
     end = data.rfind(b"\n") + 1  # everything after the last newline is a write torn by a crash
     if data[end:].strip():
         warnings.warn(f"{path}: skipped 1 torn last line; every complete record was loaded.", stacklevel=2)
+    collecting = gc.isenabled()
     gc.disable()  # millions of short-lived dicts and strings: collection passes would double the load time
     try:
         complete = data[:end - 1] if end else b""
@@ -208,11 +209,12 @@ def load_records(path: Path | None = None, kind: str | None = None) -> pd.DataFr
             rows = json.loads(b"[" + array + b"]")
         except ValueError:  # a torn line sealed by a later append, a blank line, bad UTF-8: line by line
             text = data[:end].decode("utf-8", errors="replace")
-            rows = _parse_lines(text if kind is None else "\n".join(_select(text.splitlines(), kind)), path)
+            rows = _parse_lines(text if kind is None else "\n".join(_select(text.split("\n"), kind)), path)
         rows, versions = _split_versions(rows)
         frame = pd.DataFrame.from_records(rows, columns=columns)
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
     if kind is not None:
         frame = frame[frame["kind"] == kind].reset_index(drop=True)
     # Resolve each distinct reference once and spread it, and its v_ columns, over the records that share it.

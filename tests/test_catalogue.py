@@ -114,6 +114,23 @@ def _no_new_style_wrappers(function=None, **options):
     return _new_style(function, **options)
 
 pytest.hookimpl = _no_new_style_wrappers
+
+import importlib, importlib.util, inspect
+_modules = [importlib.import_module(f"pluggy.{name}") for name in ("_hooks", "_impl", "_decorators")
+            if importlib.util.find_spec(f"pluggy.{name}")]
+_varnames = next(module.varnames for module in _modules if hasattr(module, "varnames"))
+
+def _getfullargspec_varnames(function, **options):
+    # how pluggy < 1.1 finds a hook implementation's arguments: getfullargspec, blind to __wrapped__
+    if getattr(function, "__module__", "") != "kit.plugin":
+        return _varnames(function, **options)
+    spec = inspect.getfullargspec(function)
+    args = tuple(spec.args[:-len(spec.defaults)] if spec.defaults else spec.args)
+    return (args[1:] if inspect.ismethod(function) else args), ()
+
+for _module in _modules:
+    if hasattr(_module, "varnames"):
+        _module.varnames = _getfullargspec_varnames
 '''
 
 

@@ -65,15 +65,16 @@ def test_a_run_killed_by_a_signal_reports_it_like_subprocess(tmp_path, warm):
 @pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 def test_a_hung_warm_run_is_dumped_and_killed_with_its_children(tmp_path, warm):
     marker = tmp_path / "child.pid"
-    project = _project(tmp_path, "hung", "import subprocess, time\n\ndef test_hangs():\n"
+    project = _project(tmp_path, "hung", "import os, subprocess, time\n\ndef test_hangs():\n"
                                          "    child = subprocess.Popen(['sleep', '300'])\n"
-                                         f"    open({str(marker)!r}, 'w').write(str(child.pid))\n"
+                                         f"    open({str(marker)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
                                          "    time.sleep(300)\n")
     started = time.monotonic()
     run = run_pytest(project, None, timeout=4, warm=warm)
     assert time.monotonic() - started < 30
     assert run.outcome == "timeout" and run.hang_dump and "test_hangs" in run.hang_dump
-    child = int(marker.read_text())
+    pytest_pid, child = (int(pid) for pid in marker.read_text().split())
+    assert not Path(f"/proc/{pytest_pid}").exists()  # the run returns only once the killed run is gone
     time.sleep(0.2)
     assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split(") ")[-1][:1]
 
@@ -95,3 +96,31 @@ def test_the_switch_turns_warm_runs_cold(tmp_path, monkeypatch):
     out = tmp_path / "probe.json"
     run_pytest(project, None, env={"PROBE_OUT": str(out)}, timeout=60, warm=True)
     assert json.loads(out.read_text())["ppid"] == os.getpid()
+
+
+@pytest.mark.faults
+def test_a_killed_kit_leaves_no_server_run_or_socket_behind(tmp_path):
+    import subprocess
+    import sys
+
+    marker = tmp_path / "pid"
+    project = _project(tmp_path, "orphan", "import os, time\n\ndef test_long():\n"
+                                           f"    open({str(marker)!r}, 'w').write(str(os.getpid()))\n"
+                                           "    time.sleep(300)\n")
+    script = ("import sys, threading, time\nfrom kit import forkserver\nfrom kit.runner import run_pytest\n"
+              f"threading.Thread(target=run_pytest, args=({str(project)!r}, None), kwargs={{'timeout': 300, "
+              "'warm': True}, daemon=True).start()\n"
+              "while not forkserver._servers: time.sleep(0.05)\n"
+              "print(next(iter(forkserver._servers.values())).directory, flush=True)\ntime.sleep(300)\n")
+    kit = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    directory = Path(kit.stdout.readline().strip())
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    run = int(marker.read_text())
+    kit.kill()
+    kit.wait()
+    deadline = time.monotonic() + 15
+    while (directory.exists() or Path(f"/proc/{run}").exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not directory.exists() and not Path(f"/proc/{run}").exists()

@@ -88,3 +88,14 @@ def test_records_with_inline_versions_still_load(tmp_path: Path):
     assert frame.loc[0, "v_asyncpg"] == "0.29.0" and frame.loc[0, "versions"] == {"asyncpg": "0.29.0"}
     assert frame.loc[1, "versions"] == {}
     assert iter_records("probe", path)[0]["versions"] == {"asyncpg": "0.29.0"}
+
+
+def test_line_separator_characters_inside_a_record_do_not_split_it(tmp_path: Path):
+    path = tmp_path / "runs.jsonl"
+    append_records([RunRecord("scenario", "x", "failed", error_message="one\u2028two\u2029three\x85four")], path)
+    with open(path, "a") as handle:
+        handle.write('{"kind": "probe"\n')  # a torn line sealed by the next append: the line-by-line path
+    append_records([RunRecord("scenario", "y", "passed")], path)
+    with pytest.warns(UserWarning, match="torn"):
+        assert list(load_records(path)["subject"]) == ["x", "y"]
+    assert [row["subject"] for row in iter_records("scenario", path)] == ["x", "y"]
