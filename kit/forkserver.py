@@ -6,7 +6,9 @@ libraries, and the installed pytest plugins' modules, once per interpreter, then
 Each child is still its own process running real pytest under the run's arguments, working directory and
 environment: pytest configures its plugins there, and the test project's conftest, test modules and app
 are imported there. What a child shares with its siblings, and a cold interpreter would not: modules
-imported before the run (so the plugins' own asserts are not rewritten) and the hash seed.
+imported before the run (so the plugins' own asserts are not rewritten, and warnings raised while they were
+imported are not the run's), the hash seed, and what the interpreter read at start-up (one server per set of
+``PYTHON*`` variables; a relative ``PYTHONPATH`` entry was resolved against kit's directory).
 
 Only kit's own projects (catalogue variants, reference stages, matrix cells) run this way. ``kit diagnose``
 and ``kit probe`` start the user's interpreter cold, exactly as the user would. ``KIT_FORK_SERVER=0`` turns

@@ -328,7 +328,8 @@ class Recorder:
             self.nodeid = None
 
     # A phase starts with its hook (first in line) and ends when its report is made: plain hooks are far
-    # cheaper than wrappers, and this runs three times per test.
+    # cheaper than wrappers, and this runs three times per test. A loop another plugin's wrapper runs before
+    # it yields would be outside the phase; pytest-asyncio runs its loops inside the hooks' implementations.
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
         self.phase = "setup"
