@@ -133,6 +133,8 @@ class Recorder:
         self._fixture_stack: list[list[str]] = []
         self._fixture_loops: dict[str, str] = {}
         self._connections: dict[int, str] = {}
+        self._checked_out: dict[int, tuple] = {}  # pooled connection -> (test, phase, loop) that took it
+        self._last_label: tuple = (lambda: None, None)
         self._passed: dict[str, float] = {}  # phase -> duration, for the test in progress
         self._restore: list = []
 
@@ -159,12 +161,17 @@ class Recorder:
     def label(self, loop: asyncio.AbstractEventLoop | None) -> str | None:
         if loop is None:
             return None
+        last, label = self._last_label
+        if last() is loop:  # the common case: the loop asked about last time (a weak reference, never kept alive)
+            return label
         try:
             if loop not in self._labels:
                 # a counter, not len(): a collected loop's label must never be handed to a new loop
                 self._label_count = getattr(self, "_label_count", 0) + 1
                 self._labels[loop] = f"L{self._label_count}"
-            return self._labels[loop]
+            label = self._labels[loop]
+            self._last_label = (weakref.ref(loop), label)
+            return label
         except TypeError:
             return None
 
@@ -214,9 +221,11 @@ class Recorder:
 
         def on_checkout(dbapi_connection, _record, _proxy) -> None:
             loop = self._current_loop_label()
-            created = self._connections.get(id(dbapi_connection))
+            key = id(dbapi_connection)
+            self._checked_out[key] = (self.nodeid, self.phase, loop)  # named in a hang dump if never returned
+            created = self._connections.get(key)
             if created and loop and created != loop:
-                self.emit("pool", action="cross-loop-checkout", conn=id(dbapi_connection), created_on=created,
+                self.emit("pool", action="cross-loop-checkout", conn=key, created_on=created,
                           loop=loop, nodeid=self.nodeid, phase=self.phase)
 
         event.listen(Pool, "connect", on_connect)
@@ -233,21 +242,15 @@ class Recorder:
         from sqlalchemy.orm import Session
         from sqlalchemy.pool import Pool
 
-        self._checked_out: dict[int, str] = {}
-        in_flight: dict[int, Any] = {}
-
-        def on_pool_checkout(dbapi_connection, _record, _proxy) -> None:
-            self._checked_out[id(dbapi_connection)] = (f"{self.nodeid or 'outside tests'} ({self.phase or '-'}) "
-                                                       f"on {self._current_loop_label() or '?'}")
+        in_flight: dict[int, Any] = {}  # SQLAlchemy connection -> the task executing on it
 
         def on_checkin(dbapi_connection, _record) -> None:
             self._checked_out.pop(id(dbapi_connection), None)
-            in_flight.pop(id(dbapi_connection), None)
 
         def before_execute(conn, _cursor, statement, *_args) -> None:
             try:
-                task, key = asyncio.current_task(), id(conn.connection.dbapi_connection)
-            except Exception:  # noqa: BLE001 - no running loop (a sync engine) or no connection
+                task, key = asyncio.current_task(), id(conn)
+            except RuntimeError:  # no running loop: a sync engine
                 return
             other = in_flight.get(key)
             if task is not None and other is not None and other is not task and not other.done():
@@ -257,16 +260,10 @@ class Recorder:
             in_flight[key] = task
 
         def after_execute(conn, *_args) -> None:
-            try:
-                in_flight.pop(id(conn.connection.dbapi_connection), None)
-            except Exception:  # noqa: BLE001
-                pass
+            in_flight.pop(id(conn), None)
 
         def on_error(context) -> None:
-            try:
-                in_flight.pop(id(context.connection.connection.dbapi_connection), None)
-            except Exception:  # noqa: BLE001
-                pass
+            in_flight.pop(id(context.connection), None)
 
         def after_rollback(session) -> None:
             bind = session.bind
@@ -274,7 +271,7 @@ class Recorder:
                 self.emit("pool", action="joined-rollback", nodeid=self.nodeid, phase=self.phase,
                           mode=getattr(session, "join_transaction_mode", None))
 
-        listeners = [(Pool, "checkout", on_pool_checkout), (Pool, "checkin", on_checkin),
+        listeners = [(Pool, "checkin", on_checkin),
                      (Engine, "before_cursor_execute", before_execute), (Engine, "after_cursor_execute", after_execute),
                      (Engine, "handle_error", on_error), (Session, "after_rollback", after_rollback)]
         for target, name, fn in listeners:
@@ -300,8 +297,8 @@ class Recorder:
                                  for line in traceback.format_stack(frame, limit=1)[0].rstrip().splitlines())
                     lines.extend("    awaiting " + where for where in _awaiting(task.get_coro()))
             lines.extend(f"async generator (fixture?) awaiting {where}" for where in _suspended_async_generators())
-            lines.extend(f"connection still checked out, taken in {where}"
-                         for where in getattr(self, "_checked_out", {}).values())
+            lines.extend(f"connection still checked out, taken in {nodeid or 'outside tests'} ({phase or '-'}) "
+                         f"on {loop or '?'}" for nodeid, phase, loop in list(self._checked_out.values()))
             dump.write("\n".join(lines) + "\n\n")
             dump.flush()
             self.flush(blocking=False)  # never wait on the lock from a signal handler: it may hold it
