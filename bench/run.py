@@ -133,11 +133,6 @@ def _large_suite(directory: Path, count: int) -> Path:
     return directory
 
 
-def _rss(project: Path, url: str, plugin: bool) -> int:
-    pytest_cmd(project, url, plugin)
-    return int((project / "rss.txt").read_text())
-
-
 def fig_plugin_overhead_large(target, scratch, work: Path, rounds: int, count: int = 1000) -> dict:
     url = scratch("large")
     full, half = _large_suite(work / "large", count), _large_suite(work / "half", count // 2)
@@ -146,7 +141,8 @@ def fig_plugin_overhead_large(target, scratch, work: Path, rounds: int, count: i
     def run(project: Path, plugin: bool) -> None:
         if plugin:
             (project / ".kit-record.jsonl").unlink(missing_ok=True)  # the recorder appends: keep one run's
-        rss[project, plugin] = _rss(project, url, plugin)  # each run's peak RSS; the last one is kept
+        pytest_cmd(project, url, plugin)
+        rss[project, plugin] = int((project / "rss.txt").read_text())  # the run's peak RSS; the last one is kept
 
     kit_s, bare_s, ratio = alternate(lambda: run(full, True), lambda: run(full, False), rounds, warmup=False)
     run(half, True), run(half, False)

@@ -43,7 +43,7 @@ import threading
 import time
 import traceback
 
-__all__ = ["PRELOAD", "WarmProcess", "launch", "shutdown"]
+__all__ = ["PRELOAD", "WarmProcess", "launch", "own_group_dies_with_parent", "shutdown"]
 
 PRELOAD = ("pytest", "sqlalchemy", "sqlalchemy.orm", "sqlalchemy.ext.asyncio", "sqlalchemy.dialects.postgresql.asyncpg",
            "asyncpg", "pydantic", "fastapi", "httpx")
@@ -117,17 +117,18 @@ class _Server:
 
     def launch(self, argv: list[str], cwd: str, env: dict[str, str], output: str) -> WarmProcess:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        connection.settimeout(_START_TIMEOUT)
-        connection.connect(self.address)
-        connection.sendall(json.dumps({"argv": argv, "cwd": cwd, "env": env, "output": output}).encode() + b"\n")
         lines = _Lines(connection)
         try:
+            connection.settimeout(_START_TIMEOUT)
+            connection.connect(self.address)
+            connection.sendall(json.dumps({"argv": argv, "cwd": cwd, "env": env, "output": output}).encode()
+                               + b"\n")
             line = lines.read(_START_TIMEOUT)
         except OSError:
             line = b""
         if not line:
             connection.close()
-            raise OSError("the fork server closed the connection before forking")
+            raise OSError("the fork server could not be reached, or closed the connection before forking")
         return WarmProcess(lines, json.loads(line)["pid"])
 
     def close(self) -> None:
@@ -313,8 +314,7 @@ def _child(request: dict, parent: int, server_fds: tuple[int, ...]) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for fd in server_fds:
             os.close(fd)
-        os.setsid()  # its own process group: a timeout kills everything the run started
-        _die_with_parent(parent)
+        own_group_dies_with_parent(parent)
         output = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(output, 1)
         os.dup2(output, 2)
@@ -360,14 +360,18 @@ def _run_pytest() -> int:
     return code
 
 
-def _die_with_parent(parent: int) -> None:
+def own_group_dies_with_parent(parent: int | None = None) -> None:
+    """In a child, before it runs: a process group of its own (so a timeout kills everything it started), and
+    SIGKILL when its parent dies, so a killed kit cannot leave a hung pytest behind. With ``parent``: exit at
+    once if that parent died before the request took effect."""
+    os.setsid()
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
+    except (OSError, AttributeError):  # not Linux: the timeout still bounds the run
         return
-    if os.getppid() != parent:  # the server died before prctl took effect
+    if parent is not None and os.getppid() != parent:
         os._exit(1)
 
 

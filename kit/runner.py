@@ -153,7 +153,7 @@ def run_pytest(
             if not process:
                 process = subprocess.Popen([interpreter, "-m", "pytest", *pytest_args, *args], cwd=cwd or project,
                                            env=run_env, stdin=subprocess.DEVNULL, stdout=output,
-                                           stderr=subprocess.STDOUT, preexec_fn=_own_group_dies_with_kit)
+                                           stderr=subprocess.STDOUT, preexec_fn=forkserver.own_group_dies_with_parent)
             try:
                 exit_code: int | None = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -174,21 +174,6 @@ def run_pytest(
         config=config, duration_s=round(duration, 3), output=mask_text(text[-20000:]) or "",
         hang_dump=mask_text(hang[-20000:]) if hang else None,
     )
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _own_group_dies_with_kit() -> None:
-    """In the child: a process group of its own (so a timeout kills everything it started), and SIGKILL
-    when kit dies, so a killed ``kit scenarios run`` cannot leave a hung pytest behind."""
-    os.setsid()
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the timeout still bounds the run
-        pass
 
 
 def _dump_and_kill(process: subprocess.Popen | forkserver.WarmProcess) -> None:
