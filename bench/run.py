@@ -25,8 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from kit.aio import run_sync  # noqa: E402
-from kit.target import create_database, drop_database, resolve_target  # noqa: E402
+from kit.common.aio import run_sync  # noqa: E402
+from kit.db.target import create_database, drop_database, resolve_target  # noqa: E402
 
 TARGETS = {
     "plugin_overhead": ("<=", 1.05), "plugin_overhead_large": ("<=", 1.05), "scenario_overhead": ("<=", 1.15),
@@ -155,8 +155,8 @@ def fig_plugin_overhead_large(target, scratch, work: Path, rounds: int, count: i
 
 
 def fig_scenario_overhead(target, scratch, work: Path, cold: bool) -> dict:
-    from kit.reproduce import run_scenarios
-    from kit.scenarios import assemble, catalogue
+    from kit.catalogue.reproduce import run_scenarios
+    from kit.catalogue.scenario import assemble, catalogue
 
     entries = [s for s in catalogue() if s.kind == "pytest"]
     projects = [(assemble(s, "fixed", work / "fixed" / s.id), s.time_limit("fixed")) for s in entries]
@@ -186,7 +186,7 @@ def fig_scenario_overhead(target, scratch, work: Path, cold: bool) -> dict:
 
 
 def fig_parallel_speedup(target) -> dict:
-    from kit.reproduce import run_scenarios
+    from kit.catalogue.reproduce import run_scenarios
 
     def run(jobs: int) -> float:
         return timed(lambda: run_scenarios(None, target, jobs=jobs, record=False, progress=lambda *a: None))
@@ -196,7 +196,7 @@ def fig_parallel_speedup(target) -> dict:
 
 
 def fig_pg_start(work: Path, rounds: int) -> tuple[dict, dict]:
-    from kit.embedded import EmbeddedServer
+    from kit.db.embedded import EmbeddedServer
 
     def kit_cold() -> None:
         state = Path(tempfile.mkdtemp(prefix="kit-bench-state-"))
@@ -239,7 +239,7 @@ def _bare_initdb_start(work: Path) -> float:
     """The same binaries, the same user, the same flags, without kit."""
     import pwd
 
-    from kit.embedded import EmbeddedServer
+    from kit.db.embedded import EmbeddedServer
 
     probe = EmbeddedServer(Path(tempfile.mkdtemp(prefix="kit-bench-probe-")))
     probe._stage()
@@ -256,7 +256,7 @@ def _bare_initdb_start(work: Path) -> float:
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
     run = lambda args: subprocess.run(args, cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: E731
                                       check=True, timeout=120, **kwargs)
-    from kit.embedded import _free_port
+    from kit.db.embedded import _free_port
 
     started = time.perf_counter()
     run([str(bindir / "initdb"), "-D", str(data), "-U", "kit", "--auth=trust", "--locale=C", "-E", "UTF8",
@@ -303,7 +303,7 @@ def fig_investigate(cold: bool) -> dict:
     if cold:
         state = tempfile.mkdtemp(prefix="kit-bench-cold-")
         figure["cold_s"], figure["cold_per_notebook_s"] = run({"KIT_STATE_DIR": state})
-        from kit.embedded import EmbeddedServer
+        from kit.db.embedded import EmbeddedServer
 
         EmbeddedServer(Path(state)).stop()
     figure["value"], figure["per_notebook_s"] = run({})
@@ -312,8 +312,8 @@ def fig_investigate(cold: bool) -> dict:
 
 
 def fig_records_load(work: Path, count: int = 100_000) -> dict:
-    from kit.records import RunRecord, append_records, load_records
-    from kit.versions import collect_versions
+    from kit.run.records import RunRecord, append_records, load_records
+    from kit.common.versions import collect_versions
 
     path = work / "runs.jsonl"
     versions = collect_versions("PostgreSQL 18.6")

@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 
 def _target(args: argparse.Namespace, start: bool = True):
-    from kit.target import resolve_target
+    from kit.db.target import resolve_target
 
     return resolve_target(getattr(args, "url", None), allow_any_database=getattr(args, "allow_any_database", False),
                           start=start)
@@ -34,7 +34,7 @@ def _write_json(path: str, payload: object) -> None:
 
 # -- kit db ---------------------------------------------------------------------------------
 def cmd_db(args: argparse.Namespace) -> int:
-    from kit.embedded import EmbeddedServer
+    from kit.db.embedded import EmbeddedServer
 
     server = EmbeddedServer()
     if args.action == "start":
@@ -54,7 +54,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 # -- kit probe ------------------------------------------------------------------------------
 def cmd_probe(args: argparse.Namespace) -> int:
-    from kit.probe import probe
+    from kit.db.probe import probe
 
     target = _target(args)
     result = probe(target, repeat=args.repeat, timeout=args.timeout)
@@ -77,7 +77,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 # -- kit investigate ------------------------------------------------------------------------
 def cmd_investigate(args: argparse.Namespace) -> int:
-    from kit.investigate import investigate
+    from kit.report.investigate import investigate
 
     target = _target(args)
     summary = investigate(target, out=Path(args.out), notebooks=args.notebooks, timeout=args.timeout, jobs=args.jobs)
@@ -86,7 +86,7 @@ def cmd_investigate(args: argparse.Namespace) -> int:
 
 # -- kit scenarios -------------------------------------------------------------------------
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from kit.scenarios import VARIANTS, catalogue
+    from kit.catalogue.scenario import VARIANTS, catalogue
 
     if args.action == "list":
         entries = catalogue()
@@ -96,7 +96,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
             for s in entries:
                 print(f"{s.id:<36} {s.symptom.error_type:<18} {s.title}")
         return 0
-    from kit.reproduce import DATABASE_GONE, run_scenarios
+    from kit.catalogue.reproduce import DATABASE_GONE, run_scenarios
 
     variants = VARIANTS if args.variant == "both" else (args.variant,)
     results = run_scenarios(args.ids or None, _target(args), variants, jobs=args.jobs, timeout=args.timeout)
@@ -116,7 +116,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 # -- kit stage ------------------------------------------------------------------------------
 def cmd_stage(args: argparse.Namespace) -> int:
-    from kit import stages
+    from kit.reference import suite as stages
 
     if args.action == "list":
         print(json.dumps([s.as_dict() for s in stages.stages()], indent=2) if args.json
@@ -157,7 +157,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(args.json, diagnosis.as_dict())
     if args.html:
-        from kit.diagnose_report import write_html
+        from kit.diagnose.html import write_html
 
         print(f"report: {write_html(diagnosis, Path(args.html))}")
     if diagnosis.database_gone:
@@ -168,7 +168,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 # -- kit matrix -----------------------------------------------------------------------------
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from kit.matrix import (DEFAULT_PYTEST_ASYNCIO, DEFAULT_SQLALCHEMY, cliff_entries, parse_versions, run_matrix,
+    from kit.catalogue.matrix import (DEFAULT_PYTEST_ASYNCIO, DEFAULT_SQLALCHEMY, cliff_entries, parse_versions, run_matrix,
                             select_entries)
 
     if args.jobs < 1:

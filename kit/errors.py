@@ -14,6 +14,11 @@ __all__ = [
     "RecordsError",
     "ScenarioError",
     "NotebookError",
+    "DiagnoseError",
+    "MatrixError",
+    "EnvironmentBuildError",
+    "BrowserMissing",
+    "ReportError",
 ]
 
 
@@ -45,3 +50,23 @@ class ScenarioError(KitError):
 
 class NotebookError(KitError):
     """A notebook could not be executed or rendered."""
+
+
+class DiagnoseError(KitError):
+    """The suite cannot be diagnosed: missing path, no tests, or pytest could not even collect it."""
+
+
+class MatrixError(KitError):
+    """Bad input to ``kit matrix``: an unparsable version, or no runnable entry chosen."""
+
+
+class EnvironmentBuildError(KitError):
+    """A version environment could not be created or installed (offline, or a version that does not exist)."""
+
+
+class BrowserMissing(KitError):
+    """No usable Chromium (or Playwright) for the screenshot tool and the browser tests."""
+
+
+class ReportError(KitError):
+    """A rendered report is missing, or would not open offline."""

@@ -11,8 +11,8 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from kit.records import load_records
-from kit.target import Target, resolve_target
+from kit.run.records import load_records
+from kit.db.target import Target, resolve_target
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,8 +109,8 @@ def scratch_database(label: str) -> str:
     """
     import atexit
 
-    from kit.aio import run_sync
-    from kit.target import create_database, drop_database
+    from kit.common.aio import run_sync
+    from kit.db.target import create_database, drop_database
 
     base = target()
     scratch = run_sync(create_database(base, label))

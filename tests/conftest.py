@@ -39,7 +39,7 @@ def isolated_kit(kit_home: Path):
     os.environ["KIT_DATA_DIR"] = str(kit_home / "data")
     os.environ.pop("DATABASE_URL", None)
     yield
-    from kit.embedded import EmbeddedServer
+    from kit.db.embedded import EmbeddedServer
 
     EmbeddedServer().stop()
     for key, value in saved.items():
@@ -52,7 +52,7 @@ def isolated_kit(kit_home: Path):
 @pytest.fixture(scope="session")
 def target(isolated_kit):
     """The session's embedded server, started once."""
-    from kit.target import resolve_target
+    from kit.db.target import resolve_target
 
     return resolve_target()
 

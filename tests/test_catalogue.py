@@ -8,7 +8,7 @@ import os
 import pytest
 
 from conftest import assert_no_traceback, leftover_processes
-from kit.scenarios import catalogue, get_scenario
+from kit.catalogue.scenario import catalogue, get_scenario
 
 REQUIRED = {
     "module-engine-per-test-loop", "session-engine-function-loop", "fixture-loop-scope-mismatch",
@@ -23,7 +23,7 @@ ENTRIES = [s.id for s in catalogue()]
 @pytest.fixture(scope="module")
 def results(target):
     """The whole catalogue, both variants, run once for this module (two at a time, as users would)."""
-    from kit.reproduce import run_scenarios
+    from kit.catalogue.reproduce import run_scenarios
 
     ran = run_scenarios(None, target, jobs=2, progress=lambda *a: None)
     return {(r.scenario, r.variant): r for r in ran}
@@ -61,8 +61,8 @@ def test_loops_are_recorded_per_test(results):
 
 
 def test_the_hang_is_killed_recorded_as_timeout_and_leaves_nothing_behind(results, target):
-    from kit.aio import run_sync
-    from kit.target import connect
+    from kit.common.aio import run_sync
+    from kit.db.target import connect
 
     hang = results[("leaked-connection-hang", "broken")]
     assert hang.outcome == "timeout" and hang.first_error_type == "timeout"
@@ -137,9 +137,9 @@ for _module in _modules:
 def test_the_recorder_records_the_same_with_old_style_hook_wrappers(target, tmp_path):
     """pytest 7 may run on pluggy < 1.1, which has no new-style wrappers: the recorder adapts its observers
     and records the same outcomes, phases, errors and loops."""
-    from kit.runner import run_pytest
-    from kit.scenarios import assemble
-    from kit.target import scratch_database
+    from kit.run.runner import run_pytest
+    from kit.catalogue.scenario import assemble
+    from kit.db.target import scratch_database
 
     shim, marker = tmp_path / "shim", tmp_path / "refused.txt"
     shim.mkdir()

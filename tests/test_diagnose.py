@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from kit.diagnose import Diagnosis, Finding, classify, diagnose, render_text
-from kit.runner import CaseResult, PytestRun
-from kit.scenarios import assemble, catalogue
-from kit.target import scratch_database
+from kit.run.runner import CaseResult, PytestRun
+from kit.catalogue.scenario import assemble, catalogue
+from kit.db.target import scratch_database
 
 from conftest import assert_no_traceback
 
@@ -223,7 +223,7 @@ def test_passing_run_has_no_findings():
 
 @pytest.mark.faults
 def test_html_escapes_everything(tmp_path):
-    from kit.diagnose_report import render_html
+    from kit.diagnose.html import render_html
 
     evil = "<script>alert(1)</script>"
     case = CaseResult(f"test_a.py::test_{evil}", "failed", "call", "ValueError", evil,

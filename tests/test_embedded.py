@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from kit.aio import run_sync
-from kit.embedded import EmbeddedServer
+from kit.common.aio import run_sync
+from kit.db.embedded import EmbeddedServer
 from kit.errors import TargetError
-from kit.target import Target, connect
+from kit.db.target import Target, connect
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_recovers_after_the_postmaster_is_sigkilled(server):
 @pytest.mark.faults
 def test_recovers_after_the_owning_kit_process_is_sigkilled(tmp_path):
     state = tmp_path / "state"
-    script = ("import os, signal, sys; from kit.embedded import EmbeddedServer; "
+    script = ("import os, signal, sys; from kit.db.embedded import EmbeddedServer; "
               "EmbeddedServer(sys.argv[1]).start(); os.kill(os.getpid(), signal.SIGKILL)")
     process = subprocess.run([sys.executable, "-c", script, str(state)], timeout=120)
     assert process.returncode == -signal.SIGKILL

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, assert_no_traceback, leftover_processes
-from kit.aio import run_sync
-from kit.embedded import EmbeddedServer
-from kit.records import load_records
-from kit.target import Target, connect
+from kit.common.aio import run_sync
+from kit.db.embedded import EmbeddedServer
+from kit.run.records import load_records
+from kit.db.target import Target, connect
 
 pytestmark = pytest.mark.faults
 FAST = ["strict-mode-async-fixture", "fixture-loop-scope-mismatch", "expired-attribute-missing-greenlet",

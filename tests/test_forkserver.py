@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kit import forkserver
-from kit.runner import run_pytest
+from kit.run import forkserver
+from kit.run.runner import run_pytest
 
 PROBE_TEST = '''
 import json, os, sys
@@ -107,7 +107,7 @@ def test_a_killed_kit_leaves_no_server_run_or_socket_behind(tmp_path):
     project = _project(tmp_path, "orphan", "import os, time\n\ndef test_long():\n"
                                            f"    open({str(marker)!r}, 'w').write(str(os.getpid()))\n"
                                            "    time.sleep(300)\n")
-    script = ("import sys, threading, time\nfrom kit import forkserver\nfrom kit.runner import run_pytest\n"
+    script = ("import sys, threading, time\nfrom kit import forkserver\nfrom kit.run.runner import run_pytest\n"
               f"threading.Thread(target=run_pytest, args=({str(project)!r}, None), kwargs={{'timeout': 300, "
               "'warm': True}, daemon=True).start()\n"
               "while not forkserver._servers: time.sleep(0.05)\n"

@@ -37,7 +37,7 @@ def test_notebook_01_renders_a_self_contained_report(target, run_kit, tmp_path):
 
 
 def target_data_dir() -> str:
-    from kit.paths import data_dir
+    from kit.common.paths import data_dir
 
     return str(data_dir())
 

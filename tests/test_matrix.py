@@ -32,7 +32,7 @@ def env_cache():
 @pytest.fixture(scope="module")
 def legacy_run(env_cache, target):
     """The legacy event_loop override's broken variant on 0.21.2 and 1.5.0 (recorded like any run)."""
-    from kit.matrix import run_matrix
+    from kit.catalogue.matrix import run_matrix
 
     lines: list[str] = []
     run = run_matrix([LEGACY], target, ("0.21.2", "1.5.0"), (SA,), variants=("broken",), progress=lines.append)
@@ -61,8 +61,8 @@ def test_environment_from_the_registry_shows_the_legacy_cliff(legacy_run, env_ca
 
 
 def test_matrix_cells_are_recorded(legacy_run):
-    from kit.matrix import load_matrix_cells
-    from kit.records import load_records
+    from kit.catalogue.matrix import load_matrix_cells
+    from kit.run.records import load_records
 
     run, _ = legacy_run
     frame = load_records(kind="matrix")
@@ -73,7 +73,7 @@ def test_matrix_cells_are_recorded(legacy_run):
 
 
 def test_cached_environments_are_reused(legacy_run, target):
-    from kit.matrix import ensure_env, run_matrix
+    from kit.catalogue.matrix import ensure_env, run_matrix
 
     run, _ = legacy_run
     before = {e.key: (e.path / "kit-env.json").stat().st_mtime_ns for e in run.envs}
@@ -89,7 +89,7 @@ def test_cached_environments_are_reused(legacy_run, target):
 
 
 def test_a_failed_install_is_an_error_cell_not_a_crash(env_cache, target):
-    from kit.matrix import run_matrix
+    from kit.catalogue.matrix import run_matrix
 
     lines: list[str] = []
     run = run_matrix([LEGACY], target, ("0.0.999",), (SA,), progress=lines.append, record=False)
@@ -115,7 +115,7 @@ def test_cli_failed_install_and_bad_input(env_cache, run_kit):
 
 def test_half_built_environment_is_rebuilt(env_cache, monkeypatch, tmp_path):
     """A directory without the marker is never used: it is removed and built again (here the build fails fast)."""
-    from kit import matrix
+    from kit.catalogue import matrix
 
     monkeypatch.setenv("KIT_ENV_CACHE", str(tmp_path))
     requirements = matrix.requirements_for("0.0.998", SA)
@@ -154,7 +154,7 @@ CELLS = [
 
 
 def test_advisor_legacy_override_breaks_on_1x(tmp_path):
-    from kit.advisor import advise, render_advice
+    from kit.diagnose.advisor import advise, render_advice
 
     suite = _suite(tmp_path, LEGACY_CONFTEST)
     advice = advise(suite, {"asyncio_mode": "auto"}, {"pytest-asyncio": "0.21.2", "sqlalchemy": SA}, CELLS)
@@ -169,7 +169,7 @@ def test_advisor_legacy_override_breaks_on_1x(tmp_path):
 
 
 def test_advisor_loop_scope_and_ini_options_before_their_release(tmp_path):
-    from kit.advisor import advise
+    from kit.diagnose.advisor import advise
 
     suite = _suite(tmp_path, '''import pytest_asyncio
 
@@ -186,7 +186,7 @@ async def engine():
 
 
 def test_advisor_session_fixture_and_default_fixture_loop_scope(tmp_path):
-    from kit.advisor import advise
+    from kit.diagnose.advisor import advise
 
     suite = _suite(tmp_path, '''import pytest_asyncio
 
@@ -206,7 +206,7 @@ async def schema():
 
 
 def test_advisor_httpx_app_and_expire_on_commit(tmp_path):
-    from kit.advisor import advise
+    from kit.diagnose.advisor import advise
 
     suite = _suite(tmp_path, '''import pytest_asyncio
 from httpx import AsyncClient

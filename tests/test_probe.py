@@ -24,7 +24,7 @@ def test_probe_json_against_the_embedded_server(target, run_kit):
 
 
 def test_probe_appends_its_records(target, run_kit):
-    from kit.records import load_records
+    from kit.run.records import load_records
 
     before = len(load_records(kind="probe"))
     assert run_kit("probe", "--repeat", "3").code == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kit.records import RunRecord, append_records, iter_records, load_records
+from kit.run.records import RunRecord, append_records, iter_records, load_records
 
 
 def test_records_round_trip_with_versions_as_columns(tmp_path: Path):

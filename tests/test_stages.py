@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import assert_no_traceback
-from kit import stages
+from kit.reference import suite as stages
 
 
 @pytest.fixture(scope="module")

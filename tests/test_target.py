@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kit.aio import run_sync
+from kit.common.aio import run_sync
 from kit.errors import TargetError, UnsafeTargetError
-from kit.masking import mask_text, mask_url
-from kit.target import Target, create_database, drop_database, resolve_target
+from kit.common.masking import mask_text, mask_url
+from kit.db.target import Target, create_database, drop_database, resolve_target
 
 
 def test_urls_are_printed_with_their_password_masked():

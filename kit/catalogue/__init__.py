@@ -1,1 +1,6 @@
-"""The conflict catalogue: data, not code. Each entry is a directory read by :mod:`kit.scenarios`."""
+"""The conflict catalogue: entries as data (one directory each, read by :mod:`kit.catalogue.scenario`),
+and the code that runs them (:mod:`~kit.catalogue.reproduce`), judges them
+(:mod:`~kit.catalogue.judge`) and sweeps them across releases (:mod:`~kit.catalogue.matrix`).
+
+Nothing is imported here, so that reading an entry never pulls in the runner.
+"""

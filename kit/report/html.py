@@ -14,19 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kit.kernel import import_nbformat
-from kit.masking import mask_text
+from kit.run.kernel import import_nbformat
+from kit.common.masking import mask_text
 
-__all__ = ["NotebookResult", "render_notebook", "write_index", "write_masked", "one_line"]
+__all__ = ["NotebookResult", "render_notebook", "write_index", "write_masked"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 _HEADING = re.compile(r'<h([12]) id="([^"]+)"[^>]*>(.*?)<a class="anchor-link"', re.S)
-
-
-def one_line(text: str | None, width: int = 160) -> str:
-    """``text`` folded onto one line and cut at ``width`` characters: for progress lines and summaries."""
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def write_masked(destination: Path, text: str) -> Path:

@@ -16,7 +16,7 @@ __all__ = ["state_dir", "data_dir", "reports_dir", "project_root", "notebooks_di
 
 def project_root() -> Path:
     """The kit checkout (where ``notebooks/`` lives) for an editable install, else the working directory."""
-    checkout = Path(__file__).resolve().parent.parent
+    checkout = Path(__file__).resolve().parents[2]
     return checkout if (checkout / "notebooks").is_dir() else Path.cwd()
 
 

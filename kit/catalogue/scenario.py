@@ -43,7 +43,7 @@ from kit.errors import ScenarioError
 
 __all__ = ["Symptom", "Scenario", "catalogue", "get_scenario", "assemble", "CATALOGUE_DIR"]
 
-CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+CATALOGUE_DIR = Path(__file__).parent
 VARIANTS = ("broken", "fixed")
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from kit.errors import TargetError, UnsafeTargetError
-from kit.masking import mask_text, mask_url, register_secret
+from kit.common.masking import mask_text, mask_url, register_secret
 
 __all__ = ["Target", "resolve_target", "explain_connection_error", "scratch_database", "connect", "server_version",
            "reachable"]
@@ -105,7 +105,7 @@ def resolve_target(url: str | None = None, *, allow_any_database: bool = False, 
     if explicit:
         target = Target(_normalise(explicit), "url", allow_any_database)
     else:
-        from kit.embedded import EmbeddedServer
+        from kit.db.embedded import EmbeddedServer
 
         server = EmbeddedServer()
         target = Target(server.start() if start else server.url(show_secret=True), "embedded", True)
@@ -224,7 +224,7 @@ async def drop_database(target: Target, scratch: Target) -> None:
 @contextlib.contextmanager
 def scratch_database(target: Target, label: str) -> Iterator[Target]:
     """A fresh database for one run, dropped afterwards even when the run failed or hung."""
-    from kit.aio import run_sync
+    from kit.common.aio import run_sync
 
     scratch = run_sync(create_database(target, label))
     try:
@@ -241,7 +241,7 @@ def server_version(target: Target) -> str | None:
     """``PostgreSQL 18.1`` for the target's server (cached per server), or None if it cannot be asked."""
     key = f"{target.host}:{target.port}"
     if key not in _server_versions:
-        from kit.aio import run_sync
+        from kit.common.aio import run_sync
 
         async def ask() -> str | None:
             conn = await connect(target)
@@ -259,7 +259,7 @@ def server_version(target: Target) -> str | None:
 
 def reachable(target: Target, timeout: float = 3.0) -> bool:
     """Whether the target's server still accepts a connection (used to tell 'the database went away')."""
-    from kit.aio import run_sync
+    from kit.common.aio import run_sync
 
     async def ping() -> None:
         conn = await connect(target, timeout=timeout)

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kit.errors import TargetError
-from kit.records import RunRecord, append_records, new_run_id
-from kit.target import Target, connect, explain_connection_error
-from kit.versions import collect_versions
+from kit.run.records import RunRecord, append_records, new_run_id
+from kit.db.target import Target, connect, explain_connection_error
+from kit.common.versions import collect_versions
 
 __all__ = ["Check", "ProbeResult", "probe", "PYTEST_CHECK"]
 
@@ -141,7 +141,7 @@ async def _probe(target: Target, repeat: int, timeout: float) -> ProbeResult:
 
 
 def _pytest_check(target: Target, timeout: float) -> None:
-    from kit.runner import run_pytest
+    from kit.run.runner import run_pytest
 
     with tempfile.TemporaryDirectory(prefix="kit-probe-") as directory:
         project = Path(directory)
@@ -156,7 +156,7 @@ def _pytest_check(target: Target, timeout: float) -> None:
 
 def probe(target: Target, repeat: int = 20, timeout: float = 5.0, record: bool = True) -> ProbeResult:
     """Run every check against ``target`` and append one record per check (and the latency) to the store."""
-    from kit.aio import run_sync
+    from kit.common.aio import run_sync
 
     result = run_sync(_probe(target, max(1, repeat), timeout))
     if record:

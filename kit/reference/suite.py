@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kit.reference import STAGE_FILES, STAGES_DIR, assemble_stage, stage_config, stage_names
-from kit.runner import CaseResult, run_pytest
+from kit.run.runner import CaseResult, run_pytest
 
 __all__ = [
     "Expectation", "Stage", "StageTest", "StageResult",
@@ -167,12 +167,12 @@ def _compare(stage: Stage, cases: list[CaseResult]) -> tuple[list[StageTest], li
 
 
 def run_stage(name: str, target, *, timeout: float = DEFAULT_TIMEOUT, record: bool = True) -> StageResult:
-    """Run stage ``name`` in a fresh scratch database on ``target`` (a ``kit.target.Target``) and judge it.
+    """Run stage ``name`` in a fresh scratch database on ``target`` (a ``kit.db.target.Target``) and judge it.
 
     ``as_expected`` is true when every test did what stages.toml says and every test it names ran.
     With ``record`` the stage and each test are appended to the run records (kind "stage" and "test").
     """
-    from kit.target import scratch_database
+    from kit.db.target import scratch_database
 
     stage = get_stage(name)
     with tempfile.TemporaryDirectory(prefix=f"kit-stage-{name}-") as directory, \
@@ -203,9 +203,9 @@ def run_stages(names: list[str] | None, target, *, timeout: float = DEFAULT_TIME
 
 
 def _record(result: StageResult, target, config: dict) -> None:
-    from kit.records import RunRecord, append_records, new_run_id
-    from kit.target import server_version
-    from kit.versions import collect_versions
+    from kit.run.records import RunRecord, append_records, new_run_id
+    from kit.db.target import server_version
+    from kit.common.versions import collect_versions
 
     versions = {**collect_versions(server_version(target)),
                 **{k: v for k, v in config.items() if k in ("pytest", "pytest-asyncio", "sqlalchemy", "asyncpg")}}

@@ -1,4 +1,4 @@
-"""``python -m kit.screenshot``: the README's picture of a report, taken by a real browser.
+"""``python docs/screenshot.py``: the README's picture of a report, taken by a real browser.
 
 The picture must show what a colleague sees when they open a shared report, so it is taken the way
 kit's browser tests open reports: Debian's Chromium driven by Playwright, from a ``file://`` URL, offline,
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from kit.errors import KitError
-from kit.paths import project_root
+from kit.errors import BrowserMissing, KitError, ReportError
+from kit.common.paths import project_root
 
-__all__ = ["CHROMIUM_ARGS", "BrowserMissing", "OfflinePage", "browser_problem", "chromium_path", "launch",
+__all__ = ["CHROMIUM_ARGS", "OfflinePage", "browser_problem", "chromium_path", "launch",
            "offline_page", "screenshot_report", "main"]
 
 # Headless and quiet: no GPU, no sandbox (containers, root), and none of Chromium's own traffic
@@ -31,9 +31,6 @@ CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run", "--disable-sync")
 WIDTH = 1200
 
-
-class BrowserMissing(KitError):
-    """Playwright or Chromium is not installed."""
 
 
 def chromium_path() -> Path:
@@ -123,7 +120,7 @@ def screenshot_report(report: Path, out: Path, width: int = WIDTH, max_height: i
         view.page.screenshot(path=str(out), full_page=True,
                              clip={"x": 0, "y": 0, "width": width, "height": min(bottom, max_height)})
     if view.blocked:
-        raise KitError(f"The report {report} tried to fetch {', '.join(view.blocked)}: reports must open offline.")
+        raise ReportError(f"The report {report} tried to fetch {', '.join(view.blocked)}: reports must open offline.")
     return out
 
 
@@ -132,12 +129,12 @@ def _investigate(directory: Path, timeout: float) -> Path:
     command = [sys.executable, "-m", "kit", "investigate", "--out", str(directory), "01_connectivity"]
     completed = subprocess.run(command, timeout=timeout, stdout=sys.stderr)
     if completed.returncode != 0:
-        raise KitError(f"`{' '.join(command[2:])}` failed (exit {completed.returncode}); see its output above.")
+        raise ReportError(f"`{' '.join(command[2:])}` failed (exit {completed.returncode}); see its output above.")
     return directory / "01_connectivity.html"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit.screenshot",
+    parser = argparse.ArgumentParser(prog="python docs/screenshot.py",
                                      description="Screenshot a kit report (the README's docs/report.png).")
     parser.add_argument("--out", type=Path, default=project_root() / "docs" / "report.png",
                         help="PNG to write (default: docs/report.png in the checkout)")
@@ -158,11 +155,11 @@ def main(argv: list[str] | None = None) -> int:
             if not report.is_file():
                 report = next(iter(sorted(args.reports.glob("[0-9]*.html"))), report)
             if not report.is_file():
-                raise KitError(f"No report in {args.reports}: run `kit investigate --out {args.reports}` first.")
+                raise ReportError(f"No report in {args.reports}: run `kit investigate --out {args.reports}` first.")
         print(screenshot_report(report, args.out))
         return 0
     except KitError as error:
-        print(f"kit.screenshot: {error}", file=sys.stderr)
+        print(f"screenshot: {error}", file=sys.stderr)
         return error.exit_code
     finally:
         if scratch is not None:

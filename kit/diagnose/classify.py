@@ -19,11 +19,11 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kit.errors import KitError
-from kit.report import one_line
-from kit.runner import CaseResult, PytestRun
+from kit.errors import DiagnoseError
+from kit.common.text import one_line
+from kit.run.runner import CaseResult, PytestRun
 
-__all__ = ["DiagnoseError", "Finding", "Diagnosis", "classify", "diagnose", "findings_frame", "render_text",
+__all__ = ["Finding", "Diagnosis", "classify", "diagnose", "findings_frame", "render_text",
            "check_suite_path", "UNKNOWN", "DEFAULT_TIMEOUT"]
 
 UNKNOWN = "unknown"
@@ -32,9 +32,6 @@ _UNKNOWN_FIX = ("kit cannot match this failure to a catalogue entry. Read the er
                 "`kit scenarios list` shows the conflicts kit knows, and the first failing test usually shows the cause.")
 _IGNORED_DIRS = {".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox", "site-packages"}
 
-
-class DiagnoseError(KitError):
-    """The suite cannot be diagnosed: missing path, no tests, or pytest could not even collect it."""
 
 
 @dataclass
@@ -66,7 +63,7 @@ class Diagnosis:
     findings: list[Finding]
     run: PytestRun | None = field(default=None, repr=False)
     database_gone: str | None = None   # set when the server stopped answering during the run
-    advice: list = field(default_factory=list)  # kit.advisor.Advice: what breaks on the next release lines
+    advice: list = field(default_factory=list)  # kit.diagnose.advisor.Advice: what breaks on the next release lines
 
     @property
     def roots(self) -> list[Finding]:
@@ -166,7 +163,7 @@ class _Evidence:
 def _fix(cause: str) -> str:
     if cause == UNKNOWN:
         return _UNKNOWN_FIX
-    from kit.scenarios import get_scenario
+    from kit.catalogue.scenario import get_scenario
 
     return " ".join(get_scenario(cause).fix.split())
 
@@ -526,7 +523,7 @@ def diagnose(path: Path, database_url: str | None = None, *, args: tuple[str, ..
              timeout: float = DEFAULT_TIMEOUT) -> Diagnosis:
     """Run the suite at ``path`` (cwd=path) with kit's recorder, ``DATABASE_URL`` set to ``database_url``
     when given (else the caller's environment), and classify what it recorded."""
-    from kit.runner import run_pytest
+    from kit.run.runner import run_pytest
 
     project = check_suite_path(path)
     run = run_pytest(project, database_url, args=tuple(args), timeout=timeout, cwd=project)
@@ -538,8 +535,8 @@ def diagnose(path: Path, database_url: str | None = None, *, args: tuple[str, ..
 
 def _advice(project: Path, run: PytestRun) -> list:
     """The upgrade advisor's view of this suite, backed by the latest recorded ``kit matrix`` run."""
-    from kit.advisor import advise
-    from kit.versions import collect_versions
+    from kit.diagnose.advisor import advise
+    from kit.common.versions import collect_versions
 
     return advise(project, run.config, {**collect_versions(), **{k: v for k, v in run.config.items() if v}})
 
@@ -553,7 +550,7 @@ def run_diagnosis(path: Path, url: str | None = None, *, args=(), timeout: float
     """
     import os
 
-    from kit.target import reachable, resolve_target, scratch_database
+    from kit.db.target import reachable, resolve_target, scratch_database
 
     project = check_suite_path(path)
     target = resolve_target(url, allow_any_database=allow_any_database)
@@ -573,8 +570,8 @@ def run_diagnosis(path: Path, url: str | None = None, *, args=(), timeout: float
 
 def _record(diagnosis: Diagnosis, target_kind: str) -> None:
     """Append the diagnosis and every test it ran to the records store."""
-    from kit.records import RunRecord, append_records, new_run_id
-    from kit.versions import collect_versions
+    from kit.run.records import RunRecord, append_records, new_run_id
+    from kit.common.versions import collect_versions
 
     run_id, versions = new_run_id(), collect_versions()
     causes = sorted({f.cause for f in diagnosis.roots})
@@ -637,7 +634,7 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
 
 
 def _advice_lines(diagnosis: Diagnosis) -> list[str]:
-    from kit.advisor import render_advice
+    from kit.diagnose.advisor import render_advice
 
     return ["", render_advice(diagnosis.advice)] if diagnosis.advice else []
 
@@ -668,14 +665,14 @@ def example_suite(destination: Path) -> Path:
 
         return assemble_stage("simplified", destination)
     except ImportError:
-        from kit.scenarios import assemble, get_scenario
+        from kit.catalogue.scenario import assemble, get_scenario
 
         return assemble(get_scenario("module-engine-per-test-loop"), "broken", Path(destination))
 
 
 def timeline(diagnosis: Diagnosis):
     """The loop timeline figure of a diagnosis (tests against the loops they ran on)."""
-    from kit.plots import loop_timeline_figure
+    from kit.diagnose.timeline import loop_timeline_figure
 
     run = diagnosis.run
     return loop_timeline_figure(run.cases if run else [], diagnosis.findings, run.events if run else None)

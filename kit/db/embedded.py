@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.errors import EmbeddedServerError
-from kit.masking import mask_text, mask_url, register_secret
-from kit.paths import state_dir
+from kit.common.masking import mask_text, mask_url, register_secret
+from kit.common.paths import state_dir
 
 __all__ = ["EmbeddedServer", "ServerStatus"]
 
@@ -339,7 +339,7 @@ class EmbeddedServer:
     def _create_default_database(self) -> None:
         import asyncpg
 
-        from kit.aio import run_sync
+        from kit.common.aio import run_sync
 
         async def create() -> None:
             conn = await asyncpg.connect(host="127.0.0.1", port=self._meta()["port"], user=USER,

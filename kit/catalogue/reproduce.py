@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kit.errors import TargetError
-from kit.records import RunRecord, append_records, last_durations, new_run_id
-from kit.runner import PytestRun, overall_outcome, parse_events, run_pytest
-from kit.scenarios import VARIANTS, Scenario, Symptom, assemble, get_scenario, catalogue
-from kit.target import Target, reachable, scratch_database, server_version
-from kit.versions import collect_versions
+from kit.run.records import RunRecord, append_records, last_durations, new_run_id
+from kit.run.runner import PytestRun, overall_outcome, parse_events, run_pytest
+from kit.catalogue.scenario import VARIANTS, Scenario, Symptom, assemble, get_scenario, catalogue
+from kit.db.target import Target, reachable, scratch_database, server_version
+from kit.common.versions import collect_versions
 
 __all__ = ["VariantResult", "run_variant", "run_scenarios", "symptom_seen", "DATABASE_GONE"]
 
@@ -95,7 +95,7 @@ def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, 
 
     ipytest inside the kernel loads kit's plugin, so the records have the same shape as a subprocess run.
     """
-    from kit.kernel import execute_notebook, failed_cell, notebook_from_cells
+    from kit.run.kernel import execute_notebook, failed_cell, notebook_from_cells
 
     record = project / "kit-record.jsonl"
     notebook = notebook_from_cells("\n# %%\n".join(p.read_text() for p in sorted(project.glob("cells*.py"))))

@@ -312,7 +312,7 @@ def advise(path, config: dict | None, installed_versions: dict | None, matrix_re
 
     ``path``: the suite (a directory, or one conftest.py). ``config``: the recorder's ``config`` event of a
     recorded run (``PytestRun.config``: asyncio_mode, default loop scopes, versions), or None. ``installed_versions``:
-    package -> version (``kit.versions.collect_versions()``, or the run's config), or None. ``matrix_results``:
+    package -> version (``kit.common.versions.collect_versions()``, or the run's config), or None. ``matrix_results``:
     ``kit matrix`` cells (MatrixCell objects or the JSON rows) to cite; None reads the latest matrix run from the
     records store, if any. Returns the advice most urgent first.
     """
@@ -322,7 +322,7 @@ def advise(path, config: dict | None, installed_versions: dict | None, matrix_re
                                           **(installed_versions or {})}.items() if v}
     if matrix_results is None:
         try:
-            from kit.matrix import load_matrix_cells
+            from kit.catalogue.matrix import load_matrix_cells
 
             matrix_results = load_matrix_cells()
         except Exception:  # noqa: BLE001 - no store, no pandas: advise without citations

@@ -12,7 +12,7 @@ a failed install becomes an ``error`` cell, never a crash. kit's recorder reache
 ``kit.plugin`` import only the stdlib and pytest, so none of kit's own dependencies leak into the versions
 being measured.
 
-An entry's ``[versions]`` table (see :mod:`kit.scenarios`) says where its variants are expected to behave
+An entry's ``[versions]`` table (see :mod:`kit.catalogue.scenario`) says where its variants are expected to behave
 otherwise than the catalogue says for the newest versions; each cell is judged against that.
 """
 
@@ -35,13 +35,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from kit.errors import KitError, ScenarioError
-from kit.masking import mask_text
-from kit.paths import state_dir
-from kit.scenarios import VARIANTS, Scenario, catalogue, get_scenario
+from kit.errors import EnvironmentBuildError, MatrixError, ScenarioError
+from kit.common.masking import mask_text
+from kit.common.paths import state_dir
+from kit.catalogue.scenario import VARIANTS, Scenario, catalogue, get_scenario
 
 __all__ = [
-    "DEFAULT_PYTEST_ASYNCIO", "DEFAULT_SQLALCHEMY", "MatrixError", "EnvironmentBuildError", "MatrixEnv",
+    "DEFAULT_PYTEST_ASYNCIO", "DEFAULT_SQLALCHEMY", "MatrixEnv",
     "MatrixCell", "MatrixRun", "envs_dir", "requirements_for", "ensure_env", "expected_for", "run_matrix",
     "cells_frame", "load_matrix_cells", "parse_versions", "cliff_entries", "select_entries",
 ]
@@ -55,13 +55,6 @@ MARKER = "kit-env.json"
 RECORDED = ("python", "pytest", "pytest-asyncio", "sqlalchemy", "asyncpg", "greenlet", "httpx", "fastapi")
 INSTALL_TIMEOUT = 900.0
 
-
-class MatrixError(KitError):
-    """Bad input to ``kit matrix``: an unparsable version, or no runnable entry chosen."""
-
-
-class EnvironmentBuildError(KitError):
-    """A version environment could not be created or installed (offline, or a version that does not exist)."""
 
 
 @dataclass
@@ -276,7 +269,7 @@ def _installer(python: str) -> list[str]:
 
 def _link_kit(path: Path) -> None:
     """Make ``kit.plugin`` importable in the environment, pointing at this kit checkout (refreshed on reuse)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # the kit package
     holder = path / "kit-recorder"
     holder.mkdir(exist_ok=True)
     link = holder / "kit"
@@ -366,7 +359,7 @@ def _error_cell(scenario: Scenario, variant: str, env: MatrixEnv) -> MatrixCell:
 
 
 def _run_cell(scenario: Scenario, variant: str, env: MatrixEnv, target, timeout: float | None) -> MatrixCell:
-    from kit.reproduce import run_variant
+    from kit.catalogue.reproduce import run_variant
 
     versions = _cell_versions(env)
     expected, reason = expected_for(scenario, variant, versions)
@@ -380,7 +373,7 @@ def _run_cell(scenario: Scenario, variant: str, env: MatrixEnv, target, timeout:
 
 
 def _record(cell: MatrixCell, target, run_id: str) -> None:
-    from kit.records import RunRecord, append_records
+    from kit.run.records import RunRecord, append_records
 
     append_records([RunRecord(
         "matrix", cell.scenario, cell.outcome, variant=cell.variant, error_type=cell.first_error_type,
@@ -425,7 +418,7 @@ def run_matrix(
 
     Notebook entries are skipped. Cells come back in environment order, then catalogue order.
     """
-    from kit.records import new_run_id
+    from kit.run.records import new_run_id
 
     say = progress or _say
     scenarios = select_entries(ids)
@@ -482,7 +475,7 @@ def cells_frame(cells: list[MatrixCell]):
 
 def load_matrix_cells(run_id: str | None = None, path: Path | None = None) -> list[MatrixCell]:
     """The cells of a recorded matrix run (the latest by default), rebuilt from the records store."""
-    from kit.records import iter_records
+    from kit.run.records import iter_records
 
     rows = iter_records("matrix", path)
     if not rows:

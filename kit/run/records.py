@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from kit.errors import RecordsError
-from kit.masking import mask_text
-from kit.paths import data_dir
+from kit.common.masking import mask_text
+from kit.common.paths import data_dir
 
 if TYPE_CHECKING:
     import pandas as pd

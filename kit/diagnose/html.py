@@ -13,8 +13,8 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kit.diagnose import Diagnosis, Finding
-from kit.masking import mask_text
+from kit.diagnose.classify import Diagnosis, Finding
+from kit.common.masking import mask_text
 
 __all__ = ["render_html", "write_html", "timeline_png"]
 
@@ -46,7 +46,7 @@ def timeline_png(diagnosis: Diagnosis) -> bytes | None:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from kit.plots import loop_timeline_figure
+    from kit.diagnose.timeline import loop_timeline_figure
 
     fig = loop_timeline_figure(diagnosis.run.cases, diagnosis.findings, diagnosis.run.events)
     buffer = io.BytesIO()

@@ -20,13 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from kit.errors import NotebookError
-from kit.kernel import execute_notebook, failed_cell, import_nbformat
-from kit.masking import mask_text
-from kit.paths import data_dir, notebooks_dir
-from kit.records import RunRecord, append_records, last_durations, new_run_id
-from kit.report import NotebookResult, one_line, render_notebook, write_index, write_masked
-from kit.target import Target
-from kit.versions import collect_versions
+from kit.run.kernel import execute_notebook, failed_cell, import_nbformat
+from kit.common.masking import mask_text
+from kit.common.paths import data_dir, notebooks_dir
+from kit.run.records import RunRecord, append_records, last_durations, new_run_id
+from kit.common.text import one_line
+from kit.report.html import NotebookResult, render_notebook, write_index, write_masked
+from kit.db.target import Target
+from kit.common.versions import collect_versions
 
 __all__ = ["InvestigateSummary", "investigate", "select_notebooks"]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit import forkserver
-from kit.masking import mask_text
+from kit.run import forkserver
+from kit.common.masking import mask_text
 
 __all__ = ["CaseResult", "PytestRun", "run_pytest", "parse_events", "overall_outcome"]
 
@@ -132,7 +132,7 @@ def run_pytest(
 ) -> PytestRun:
     """Run ``pytest`` on ``project`` with kit's recorder; never runs longer than ``timeout`` seconds.
 
-    ``warm``: fork the run from a pre-imported interpreter (``kit.forkserver``) rather than start a cold
+    ``warm``: fork the run from a pre-imported interpreter (``kit.run.forkserver``) rather than start a cold
     one; for kit's own projects only, never for a user's suite.
     """
     with tempfile.TemporaryDirectory(prefix="kit-run-") as scratch:

@@ -104,7 +104,7 @@ class _Server:
     def __init__(self, python: str, env: dict[str, str]) -> None:
         self.directory = tempfile.mkdtemp(prefix="kit-fork-")
         self.address = os.path.join(self.directory, "socket")
-        self.process = subprocess.Popen([python, "-m", "kit.forkserver", self.address], env=env,
+        self.process = subprocess.Popen([python, "-m", "kit.run.forkserver", self.address], env=env,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                         start_new_session=True)
         ready, _, _ = select.select([self.process.stdout], [], [], _START_TIMEOUT)
@@ -185,7 +185,7 @@ def shutdown() -> None:
         server.close()
 
 
-# -- server side: ``python -m kit.forkserver ADDRESS`` --------------------------------------------------------
+# -- server side: ``python -m kit.run.forkserver ADDRESS`` --------------------------------------------------------
 
 def _preload() -> None:
     """Import ``PRELOAD`` and every installed pytest plugin (``pytest11`` entry points, kit's recorder too).

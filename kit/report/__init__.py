@@ -1,0 +1,1 @@
+"""What a user reads: notebooks run into offline HTML reports (``kit investigate``), and plots."""
