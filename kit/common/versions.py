@@ -1,7 +1,8 @@
-"""Versions of everything that decides how a loop/session conflict behaves.
+"""Versions of everything that decides how a loop/session conflict behaves: the one list of them.
 
 Read from installed distribution metadata, never by importing the packages: it is fast and has no side
-effects in the process being measured.
+effects in the process being measured. The recorder reads the same list inside the run (a version
+environment or a user's virtualenv), and :func:`run_versions` lets what the run saw win over kit's own.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ import platform
 from functools import lru_cache
 from importlib import metadata
 
-__all__ = ["PACKAGES", "collect_versions"]
+__all__ = ["PACKAGES", "installed_versions", "collect_versions", "run_versions"]
 
-PACKAGES = ("pytest", "pytest-asyncio", "sqlalchemy", "asyncpg", "greenlet", "httpx", "ipytest")
+PACKAGES = ("pytest", "pytest-asyncio", "sqlalchemy", "asyncpg", "greenlet", "httpx", "fastapi", "ipytest")
 
 
-@lru_cache(maxsize=1)
-def _installed() -> dict[str, str | None]:
+def installed_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """``{"python": ..., package: version or None}`` for this interpreter's distributions."""
     found: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in packages:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -26,6 +27,18 @@ def _installed() -> dict[str, str | None]:
     return found
 
 
+@lru_cache(maxsize=1)
+def _kit_process() -> dict[str, str | None]:
+    return installed_versions()
+
+
 def collect_versions(server_version: str | None = None) -> dict[str, str | None]:
-    """Python and package versions, plus the PostgreSQL server version when known."""
-    return {**_installed(), "postgresql": server_version}
+    """Python and package versions of kit's own interpreter, plus the PostgreSQL server version when known."""
+    return {**_kit_process(), "postgresql": server_version}
+
+
+def run_versions(config: dict, server_version: str | None = None) -> dict[str, str | None]:
+    """The versions a recorded run used: kit's own, overridden by every package the run's recorder reported
+    (a run in a version environment or a user's virtualenv has its own)."""
+    reported = {name: config[name] for name in ("python", *PACKAGES) if config.get(name)}
+    return {**collect_versions(server_version), **reported}

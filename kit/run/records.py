@@ -31,7 +31,7 @@ from kit.common.paths import data_dir
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RunRecord", "append_records", "iter_records", "last_durations", "load_records", "new_run_id",
+__all__ = ["RunRecord", "test_record", "append_records", "iter_records", "last_durations", "load_records", "new_run_id",
            "records_path"]
 
 RECORDS_FILE = "runs.jsonl"
@@ -69,6 +69,21 @@ class RunRecord:
 
     def __post_init__(self) -> None:
         self.error_message = mask_text(self.error_message)
+
+
+def test_record(test: object, *, group: str, versions: dict, target_kind: str | None, run_id: str,
+                details: dict | None = None) -> RunRecord:
+    """The record of one test case, from anything that has a case's fields (a
+    :class:`~kit.run.runner.CaseResult`, a stage's test, or a variant's ``tests`` dict): ``group`` names what
+    it ran in (``"<entry>/<variant>"``, ``"stage/<name>"``, ``"diagnose/<suite>"``)."""
+    def get(name: str, default=None):
+        return test.get(name, default) if isinstance(test, dict) else getattr(test, name, default)
+
+    return RunRecord("test", get("nodeid"), get("outcome"), variant=group, phase=get("phase"),
+                     error_type=get("error_type"), error_message=get("message"),
+                     duration_s=round(get("duration_s", 0.0) or 0.0, 4),
+                     loops={"phases": get("loops", {}), "fixtures": get("fixture_loops", {})},
+                     versions=versions, target_kind=target_kind, run_id=run_id, details=details or {})
 
 
 def records_path(directory: Path | None = None) -> Path:

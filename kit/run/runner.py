@@ -7,7 +7,6 @@ outlive its timeout. Output is captured to a file, never a pipe, so a chatty run
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kit.recorder import events
 from kit.run import forkserver
 from kit.common.masking import mask_text
 
@@ -63,34 +63,30 @@ class PytestRun:
 
 
 def parse_events(lines: list[str]) -> tuple[list[CaseResult], list[dict], dict]:
-    """Fold the recorder's JSON Lines events into per-test results, other events and the config."""
+    """Fold the recorder's events (:mod:`kit.recorder.events`) into per-test results, evidence and config."""
     cases: dict[str, CaseResult] = {}
-    events: list[dict] = []
+    evidence: list[dict] = []
     config: dict = {}
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue  # the line being written when the run was killed
+    for event in events.decode(lines):
         kind = event.get("event")
-        if kind == "config":
+        if kind == events.CONFIG:
             config = {k: v for k, v in event.items() if k not in ("event", "t")}
-        elif kind == "report":
+        elif kind == events.REPORT:
             case = cases.setdefault(event["nodeid"], CaseResult(event["nodeid"]))
             case.duration_s += event.get("duration", 0.0)
             _fold_report(case, event)
-        elif kind == "start":
+        elif kind == events.START:
             cases.setdefault(event["nodeid"], CaseResult(event["nodeid"], outcome="running"))
-        elif kind == "test":
+        elif kind == events.TEST:
             case = cases.setdefault(event["nodeid"], CaseResult(event["nodeid"]))
             if case.outcome == "running":
                 case.outcome = "passed"
             case.duration_s += sum(event.get("passed", {}).values())  # the phases that passed
             case.loops = event.get("loops", {})
             case.fixture_loops = event.get("fixture_loops", {})
-        elif kind in ("log", "warning", "pool", "fixture"):
-            events.append(event)
-    return list(cases.values()), events, config
+        elif kind in events.EVIDENCE_KINDS:
+            evidence.append(event)
+    return list(cases.values()), evidence, config
 
 
 def _fold_report(case: CaseResult, event: dict) -> None:

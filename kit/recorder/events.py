@@ -1,0 +1,63 @@
+"""The recorder's event format: JSON Lines, one object per line, ``{"event": KIND, "t": epoch, ...}``.
+
+This module is the one definition of that format: the recorder writes through :func:`encode`, and every
+reader (the runner's fold into per-test results, diagnose's evidence) goes through :func:`decode` and the
+names below. Standard library only: the recorder imports it inside users' and version environments.
+
+Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | teardown, or None outside them):
+
+``config``   the pytest-asyncio options in force and the run's package versions (``asyncio_mode``,
+             ``asyncio_default_fixture_loop_scope``, ``asyncio_default_test_loop_scope``, ``python``, and
+             each of :data:`kit.common.versions.PACKAGES`)
+``start``    ``nodeid``: a test began (flushed at once, so a hang is attributed to it)
+``test``     ``nodeid``, ``loops`` {phase: [loop labels]}, ``fixture_loops`` {fixture: label}, ``passed``
+             {phase: seconds} for the phases that passed (a passing test writes only this event)
+``report``   ``nodeid``, ``when`` (collect | setup | call | teardown), ``outcome`` (failed | skipped),
+             ``duration``, ``error_type``, ``message``, ``chain`` [{type, message}], ``frames`` [str]
+``fixture``  ``nodeid``, ``fixture``, ``scope``, ``loop``: an async fixture's setup ran on that loop
+``pool``     ``action`` (one of :data:`POOL_ACTIONS`), ``conn``, ``loop``, ``nodeid``, ``phase``, and per
+             action: ``thread`` (connect), ``created_on`` (cross-loop-checkout), ``tasks`` and ``statement``
+             (concurrent-use), ``mode`` (joined-rollback)
+``log``      ``nodeid``, ``phase``, ``logger``, ``level``, ``message``, ``error_type``, ``error_message``
+``warning``  ``nodeid``, ``phase``, ``category``, ``message``
+``end``      the session ended normally
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+__all__ = ["CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "LOG", "WARNING", "END", "CONNECT",
+           "CROSS_LOOP_CHECKOUT", "CONCURRENT_USE", "JOINED_ROLLBACK", "POOL_ACTIONS", "EVIDENCE_KINDS",
+           "encode", "decode"]
+
+CONFIG, START, TEST, REPORT, FIXTURE, POOL, LOG, WARNING, END = (
+    "config", "start", "test", "report", "fixture", "pool", "log", "warning", "end")
+
+CONNECT, CROSS_LOOP_CHECKOUT, CONCURRENT_USE, JOINED_ROLLBACK = (
+    "connect", "cross-loop-checkout", "concurrent-use", "joined-rollback")
+POOL_ACTIONS = (CONNECT, CROSS_LOOP_CHECKOUT, CONCURRENT_USE, JOINED_ROLLBACK)
+
+# The kinds a reader keeps as a run's evidence, in order (the rest fold into per-test results).
+EVIDENCE_KINDS = frozenset({LOG, WARNING, POOL, FIXTURE})
+
+_ENCODER = json.JSONEncoder(default=str)  # one encoder: json.dumps(default=...) builds one per call
+
+
+def encode(kind: str, t: float, data: dict[str, Any]) -> str:
+    """One event as its line (without the newline)."""
+    return _ENCODER.encode({"event": kind, "t": t, **data})
+
+
+def decode(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The events of a record file's lines; a line that is not a JSON object (the one being written when a
+    run was killed) is skipped."""
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield event
