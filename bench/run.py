@@ -45,7 +45,8 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def alternate(a: Callable[[], object], b: Callable[[], object], rounds: int, warmup: bool = True) -> tuple[float, float, float]:
+def alternate(a: Callable[[], object], b: Callable[[], object], rounds: int,
+              warmup: bool = True) -> tuple[float, float, float]:
     """Run a, b, a, b... (after one unmeasured warm-up each): the median time of each, and the median of the
     per-round ratios a/b, which cancels the machine's slow drifts (a shared VM here) better than a ratio of
     medians."""
@@ -95,7 +96,8 @@ def fig_plugin_overhead(target, scratch, work: Path, rounds: int) -> dict:
             "what": "reference API full stage: pytest with kit's recorder / plain pytest"}
 
 
-LARGE_INI = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\nasyncio_default_test_loop_scope = session\n"
+LARGE_INI = ("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
+             "asyncio_default_test_loop_scope = session\n")
 LARGE_CONFTEST = '''
 import os, resource
 import pytest_asyncio
@@ -149,7 +151,8 @@ def fig_plugin_overhead_large(target, scratch, work: Path, rounds: int, count: i
     extra_full, extra_half = rss[full, True] - rss[full, False], rss[half, True] - rss[half, False]
     record_bytes = (full / ".kit-record.jsonl").stat().st_size
     return {"value": ratio, "kit_s": kit_s, "bare_s": bare_s, "tests": count,
-            "plugin_rss_bytes_per_test": round(extra_full / count), "plugin_rss_extra_half_vs_full": [extra_half, extra_full],
+            "plugin_rss_bytes_per_test": round(extra_full / count),
+            "plugin_rss_extra_half_vs_full": [extra_half, extra_full],
             "record_bytes_per_test": round(record_bytes / count),
             "what": f"{count} async tests touching the database: with recorder / plain"}
 
@@ -192,7 +195,8 @@ def fig_parallel_speedup(target) -> dict:
         return timed(lambda: run_scenarios(None, target, jobs=jobs, record=False, progress=lambda *a: None))
 
     one, two = run(1), run(2)
-    return {"value": one / two, "jobs1_s": one, "jobs2_s": two, "what": "whole catalogue, both variants: --jobs 1 / --jobs 2"}
+    return {"value": one / two, "jobs1_s": one, "jobs2_s": two,
+            "what": "whole catalogue, both variants: --jobs 1 / --jobs 2"}
 
 
 def fig_pg_start(work: Path, rounds: int) -> tuple[dict, dict]:
@@ -278,7 +282,8 @@ def fig_diagnose_overhead(target, scratch, work: Path, rounds: int) -> dict:
     report = work / "diagnose.json"
 
     def kit() -> None:
-        subprocess.run([sys.executable, "-m", "kit", "diagnose", str(project), "--url", target.url, "--json", str(report)],
+        subprocess.run([sys.executable, "-m", "kit", "diagnose", str(project), "--url", target.url,
+                        "--json", str(report)],
                        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
 
     kit_s, bare_s, ratio = alternate(kit, lambda: pytest_cmd(project, url, False), rounds)
@@ -312,8 +317,8 @@ def fig_investigate(cold: bool) -> dict:
 
 
 def fig_records_load(work: Path, count: int = 100_000) -> dict:
-    from kit.run.records import RunRecord, append_records, load_records
     from kit.common.versions import collect_versions
+    from kit.run.records import RunRecord, append_records, load_records
 
     path = work / "runs.jsonl"
     versions = collect_versions("PostgreSQL 18.6")

@@ -14,13 +14,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from kit.errors import BrowserMissing, KitError, ReportError
 from kit.common.paths import project_root
+from kit.errors import BrowserMissing, KitError, ReportError
 
 __all__ = ["CHROMIUM_ARGS", "OfflinePage", "browser_problem", "chromium_path", "launch",
            "offline_page", "screenshot_report", "main"]

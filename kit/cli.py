@@ -18,10 +18,21 @@ __all__ = ["main"]
 
 
 def _target(args: argparse.Namespace, start: bool = True):
-    from kit.db.target import resolve_target
+    from kit.db.target import resolve_target, user_database_url
 
-    return resolve_target(getattr(args, "url", None), allow_any_database=getattr(args, "allow_any_database", False),
-                          start=start)
+    url = getattr(args, "url", None)
+    if start and not url and not user_database_url():
+        from kit.db.embedded import EmbeddedServer
+
+        if not EmbeddedServer().status().running:
+            print("kit: starting the embedded PostgreSQL (it was not running; `kit db stop` stops it again)",
+                  file=sys.stderr, flush=True)
+    return resolve_target(url, allow_any_database=getattr(args, "allow_any_database", False), start=start)
+
+
+def _human(args: argparse.Namespace):
+    """Where human-readable lines go: stderr when ``--json -`` keeps stdout for the JSON alone."""
+    return sys.stderr if getattr(args, "json", None) == "-" else sys.stdout
 
 
 def _write_json(path: str, payload: object) -> None:
@@ -78,9 +89,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
 # -- kit investigate ------------------------------------------------------------------------
 def cmd_investigate(args: argparse.Namespace) -> int:
     from kit.report.investigate import investigate
+    from kit.report.parameters import parse_parameters
 
+    parameters = parse_parameters(args.parameters)
     target = _target(args)
-    summary = investigate(target, out=Path(args.out), notebooks=args.notebooks, timeout=args.timeout, jobs=args.jobs)
+    summary = investigate(target, out=Path(args.out), notebooks=args.notebooks, timeout=args.timeout, jobs=args.jobs,
+                          parameters=parameters)
     return 0 if summary.ok else 1
 
 
@@ -110,7 +124,8 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
               "already done are recorded. Check the server (`kit db status`, or your docker test-db) and run "
               "the command again.", file=sys.stderr)
     print(f"{len(results) - len(unexpected)} of {len(results)} variants behaved as the catalogue says"
-          + (f"; unexpected: {', '.join(f'{r.scenario}/{r.variant}' for r in unexpected)}" if unexpected else ""))
+          + (f"; unexpected: {', '.join(f'{r.scenario}/{r.variant}' for r in unexpected)}" if unexpected else ""),
+          file=_human(args))
     return 1 if unexpected else 0
 
 
@@ -126,10 +141,10 @@ def cmd_stage(args: argparse.Namespace) -> int:
         sys.stdout.write(stages.diff_stages(args.before, args.after))
         return 0
     result = stages.run_stage(args.stage, _target(args), timeout=args.timeout)
-    print(stages.summary_line(result))
+    print(stages.summary_line(result), file=_human(args))
     for test in result.tests:
         if not test.as_expected:
-            print(f"    {test.nodeid}: {test.mismatch}")
+            print(f"    {test.nodeid}: {test.mismatch}", file=_human(args))
     if args.json:
         _write_json(args.json, result.as_json())
     return 0 if result.as_expected else 1
@@ -153,13 +168,13 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
     diagnosis = run_diagnosis(Path(args.path), args.url, args=args.pytest_args, timeout=args.timeout,
                               allow_any_database=args.allow_any_database)
-    print(render_text(diagnosis))
+    print(render_text(diagnosis), file=_human(args))
     if args.json:
         _write_json(args.json, diagnosis.as_dict())
     if args.html:
         from kit.diagnose.html import write_html
 
-        print(f"report: {write_html(diagnosis, Path(args.html))}")
+        print(f"report: {write_html(diagnosis, Path(args.html))}", file=_human(args))
     if diagnosis.database_gone:
         print(f"kit: {diagnosis.database_gone}", file=sys.stderr)
         return 1
@@ -168,8 +183,14 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 # -- kit matrix -----------------------------------------------------------------------------
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from kit.catalogue.matrix import (DEFAULT_PYTEST_ASYNCIO, DEFAULT_SQLALCHEMY, cliff_entries, parse_versions, run_matrix,
-                            select_entries)
+    from kit.catalogue.matrix import (
+        DEFAULT_PYTEST_ASYNCIO,
+        DEFAULT_SQLALCHEMY,
+        cliff_entries,
+        parse_versions,
+        run_matrix,
+        select_entries,
+    )
 
     if args.jobs < 1:
         print("kit: --jobs must be at least 1.", file=sys.stderr)
@@ -183,15 +204,30 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     off = [c for c in run.cells if not c.as_declared]
     print(f"{len(run.cells) - len(off)} of {len(run.cells)} cells behaved as declared; {run.envs_built} of "
           f"{len(run.envs)} environments built, {len(run.envs) - run.envs_built} reused; {run.duration_s:.0f} s"
-          + "".join(f"\n  UNEXPECTED {c.cite} (expected {c.expected})" for c in off))
+          + "".join(f"\n  UNEXPECTED {c.cite} (expected {c.expected})" for c in off), file=_human(args))
     return 0 if run.ok else 1
 
 
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from kit import __version__
+
     parser = argparse.ArgumentParser(
         prog="kit", description="Reproduce, record and diagnose asyncio event-loop / SQLAlchemy AsyncSession "
-                                "conflicts in pytest suites, on a real PostgreSQL.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+                                "conflicts in pytest suites, on a real PostgreSQL.",
+        epilog=_examples("kit investigate                      # every notebook, reports in reports/",
+                         "kit diagnose path/to/your/project    # name the loop/session conflicts of your suite",
+                         "kit COMMAND --help                   # what a command takes"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"kit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help: str, *examples: str, description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=description or help, epilog=_examples(*examples),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
 
     def with_target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--url", help="database URL (default: $DATABASE_URL, else the embedded server)")
@@ -200,51 +236,78 @@ def build_parser() -> argparse.ArgumentParser:
                             "does not contain 'test'")
         return p
 
-    db = sub.add_parser("db", help="the embedded PostgreSQL server")
-    db.add_argument("action", choices=("start", "status", "stop", "url"))
-    db.add_argument("--show-secret", action="store_true", help="with url: print the real password")
+    db = command("db", "the embedded PostgreSQL server (warm across runs)", "kit db status", "kit db url --show-secret")
+    db_sub = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    db_sub.add_parser("start", help="initialise (first time) and start it, or reuse it if running")
+    db_sub.add_parser("status", help="running or stopped, its URL (password masked) and data directory; exit 3 "
+                                     "when stopped")
+    db_sub.add_parser("stop", help="stop it (its data stays; the next command that needs it starts it)")
+    db_url = db_sub.add_parser("url", help="print its URL, password masked")
+    db_url.add_argument("--show-secret", action="store_true", help="print the real password")
     db.set_defaults(func=cmd_db)
 
-    pr = with_target(sub.add_parser("probe", help="step 2.1: is the database reachable, outside and inside pytest?"))
+    pr = with_target(command("probe", "step 2.1: is the database reachable, outside and inside pytest?",
+                             "kit probe",
+                             "kit probe --url postgresql+asyncpg://app:***@localhost:5433/app_test --json"))
     pr.add_argument("--repeat", type=int, default=20, help="queries for the latency figures (default 20)")
     pr.add_argument("--timeout", type=float, default=5.0, help="seconds per connection step (default 5)")
-    pr.add_argument("--json", action="store_true", help="print one JSON object")
+    pr.add_argument("--json", action="store_true", help="print one JSON object (and nothing else) on stdout")
     pr.set_defaults(func=cmd_probe)
 
-    inv = with_target(sub.add_parser("investigate", help="execute every notebook and render the HTML reports"))
+    inv = with_target(command(
+        "investigate", "execute every notebook in a real kernel and render the HTML reports",
+        "kit investigate", "kit investigate 01_connectivity 07 --out /tmp/reports",
+        "kit investigate 07_diagnose_your_suite -p SUITE=path/to/your/project",
+        description="Execute the notebooks (all, or the ones named) in real Jupyter kernels against the database "
+                    "(checked first), and write <out>/<notebook>.html, .ipynb and index.html. Reports are "
+                    "replaced only when every notebook has run: Ctrl-C keeps the previous set."))
     inv.add_argument("--out", default="reports", help="report directory (default: reports/)")
     inv.add_argument("--timeout", type=float, default=900, help="seconds per cell (default 900)")
     inv.add_argument("--jobs", type=int, default=2, help="notebooks run at once, each in its own kernel (default 2)")
-    inv.add_argument("notebooks", nargs="*", help="only these notebooks (names or paths)")
+    inv.add_argument("-p", "--parameter", dest="parameters", action="append", metavar="NAME=VALUE",
+                     help="set a variable of the notebook's cell tagged 'parameters' (papermill's convention); "
+                          "repeatable")
+    inv.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                     help="only these notebooks: names (07, 07_diagnose_your_suite) or .ipynb paths")
     inv.set_defaults(func=cmd_investigate)
 
-    sc = sub.add_parser("scenarios", help="step 3: the conflict catalogue, broken and fixed")
-    sc_sub = sc.add_subparsers(dest="action", required=True)
+    sc = command("scenarios", "step 3: the conflict catalogue, each entry broken and fixed",
+                 "kit scenarios list", "kit scenarios run module-engine-per-test-loop --variant broken",
+                 "kit scenarios run --jobs 2 --json results.json")
+    sc_sub = sc.add_subparsers(dest="action", required=True, metavar="ACTION")
     sc_list = sc_sub.add_parser("list", help="the entries and their symptoms")
-    sc_list.add_argument("--json", action="store_true", help="print the metadata as JSON")
-    sc_run = with_target(sc_sub.add_parser("run", help="reproduce entries on the database"))
-    sc_run.add_argument("ids", nargs="*", metavar="ID", help="entry ids (default: all)")
-    sc_run.add_argument("--variant", choices=("broken", "fixed", "both"), default="both")
+    sc_list.add_argument("--json", action="store_true", help="print the entries' metadata as JSON")
+    sc_run = with_target(sc_sub.add_parser("run", help="reproduce entries on the database, each variant in a "
+                                                       "scratch database; exit 0 when all behaved as declared"))
+    sc_run.add_argument("ids", nargs="*", metavar="ID", help="entry ids, as `kit scenarios list` shows (default: all)")
+    sc_run.add_argument("--variant", choices=("broken", "fixed", "both"), default="both",
+                        help="which variants to run: broken (must show the symptom), fixed (must pass) or both "
+                             "(default)")
     sc_run.add_argument("--jobs", type=int, default=1, help="variants run at once (default 1)")
-    sc_run.add_argument("--timeout", type=float, default=None, help="seconds per variant (default: the entry's, else 120)")
-    sc_run.add_argument("--json", metavar="FILE", help="write the results as a JSON list ('-' for stdout)")
+    sc_run.add_argument("--timeout", type=float, default=None,
+                        help="seconds per variant (default: the entry's, else 120)")
+    sc_run.add_argument("--json", metavar="FILE", help="write the results as a JSON list ('-': stdout, JSON only)")
     sc.set_defaults(func=cmd_scenarios)
 
-    st = sub.add_parser("stage", help="steps 2.2-4.3: the reference API's suite in stages")
-    st_sub = st.add_subparsers(dest="action", required=True)
+    st = command("stage", "steps 2.2-4.3: the reference API's suite in stages",
+                 "kit stage list", "kit stage run simplified --json -", "kit stage diff simplified stabilised")
+    st_sub = st.add_subparsers(dest="action", required=True, metavar="ACTION")
     st_list = st_sub.add_parser("list", help="the stages, in the order of the investigation")
-    st_list.add_argument("--json", action="store_true")
-    st_run = with_target(st_sub.add_parser("run", help="run the suite at one stage in a fresh database"))
-    st_run.add_argument("stage")
+    st_list.add_argument("--json", action="store_true", help="print the stages as JSON")
+    st_run = with_target(st_sub.add_parser("run", help="run the suite at one stage in a fresh database; exit 0 "
+                                                       "when it behaved as the report says"))
+    st_run.add_argument("stage", metavar="STAGE", help="original, simplified, stabilised, auth or full "
+                                                        "(`kit stage list`)")
     st_run.add_argument("--timeout", type=float, default=120, help="seconds (default 120)")
-    st_run.add_argument("--json", metavar="FILE", help="write the per-test results ('-' for stdout)")
+    st_run.add_argument("--json", metavar="FILE", help="write the per-test results ('-': stdout, JSON only)")
     st_diff = st_sub.add_parser("diff", help="the conftest diff between two stages")
-    st_diff.add_argument("before", metavar="FROM")
-    st_diff.add_argument("after", metavar="TO")
+    st_diff.add_argument("before", metavar="FROM", help="the earlier stage")
+    st_diff.add_argument("after", metavar="TO", help="the later stage")
     st.set_defaults(func=cmd_stage)
 
-    dg = with_target(sub.add_parser(
-        "diagnose", help="run your own suite with kit's recorder and name the loop/session conflicts it shows",
+    dg = with_target(command(
+        "diagnose", "run your own suite with kit's recorder and name the loop/session conflicts it shows",
+        "kit diagnose path/to/your/project", "kit diagnose . --html diagnosis.html --json diagnosis.json -- -k auth",
         description="Run the pytest suite at PATH (in PATH, with its own configuration) with kit's recorder and "
                     "classify every failure against the catalogue. Database: $DATABASE_URL as is when set; with "
                     "--url or the embedded server, a fresh scratch database exported as DATABASE_URL. Exit code "
@@ -253,12 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
     dg.__class__ = _PytestArgsParser  # `-- PYTEST_ARGS...` after kit's own options
     dg.usage = "kit diagnose PATH [--url URL] [--json FILE] [--html FILE] [--timeout S] [-- PYTEST_ARGS...]"
     dg.add_argument("--timeout", type=float, default=600, help="seconds before the run is killed (default 600)")
-    dg.add_argument("--json", metavar="FILE", help="write the findings as JSON ('-' for stdout)")
+    dg.add_argument("--json", metavar="FILE", help="write the findings as JSON ('-': stdout, JSON only)")
     dg.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with the loop timeline")
     dg.set_defaults(func=cmd_diagnose)
 
-    mx = with_target(sub.add_parser(
-        "matrix", help="the catalogue under several pytest-asyncio x SQLAlchemy versions (cached environments)",
+    mx = with_target(command(
+        "matrix", "the catalogue under several pytest-asyncio x SQLAlchemy versions (cached environments)",
+        "kit matrix --json matrix.json", "kit matrix --all --pytest-asyncio 0.25.3,1.5.0",
         description="Build (or reuse) one environment per version pair and run the entries' broken and fixed "
                     "variants in each, judged against each entry's [versions] declarations. Default entries: "
                     "the headline version cliffs (--all: every pytest entry). Exit code 0: every cell "
@@ -269,21 +333,41 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument("--sqlalchemy", metavar="V,V", help="versions (default 2.0.58,2.1.9)")
     mx.add_argument("--jobs", type=int, default=1, help="cells run at once (default 1)")
     mx.add_argument("--timeout", type=float, default=None, help="seconds per cell (default: the entry's, else 120)")
-    mx.add_argument("--json", metavar="FILE", help="write the cells as a JSON list ('-' for stdout)")
+    mx.add_argument("--json", metavar="FILE", help="write the cells as a JSON list ('-': stdout, JSON only)")
     mx.set_defaults(func=cmd_matrix)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare `kit`: what it can do, not only an error
+        parser.print_help()
+        return 0
     try:
         return args.func(args)
     except KitError as exc:
         print(f"kit: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("kit: interrupted", file=sys.stderr)
-        return 130
+        _interrupted()
     except BrokenPipeError:  # `kit ... | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    return 130
+
+
+def _interrupted() -> None:
+    """Ctrl-C: kill every run and kernel still going, say what is kept, and exit 130 at once.
+
+    Worker threads may still be inside a run that was just killed; waiting for them to notice would print
+    results nobody asked for, so kit leaves without joining them (records and reports written so far stay).
+    """
+    from kit.run import cancel
+
+    killed = cancel.kill_all()
+    print(f"kit: interrupted; stopped {killed} running process group(s). Results recorded before the interrupt "
+          "are kept; report directories keep their previous complete set.", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)

@@ -7,15 +7,19 @@ pytest in a thread (``run_in_thread=True``); kit passes every option to ``ipytes
 
 from __future__ import annotations
 
-import os
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from kit.db.target import Target, export_own_database_url, resolve_target
 from kit.run.records import load_records
-from kit.db.target import Target, resolve_target
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from kit.catalogue.reproduce import VariantResult
+    from kit.db.probe import ProbeResult
+    from kit.reference.suite import StageResult
 
 __all__ = ["setup", "target", "records", "checks_table", "scenario_table", "loops_table", "stage_table",
            "scratch_database", "IPYTEST_ADDOPTS"]
@@ -30,7 +34,8 @@ IPYTEST_ADDOPTS = ("-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestA
 def target() -> Target:
     """The investigation's database (``DATABASE_URL`` or the embedded server), exported for ``%%ipytest`` cells."""
     resolved = resolve_target()
-    os.environ["DATABASE_URL"] = resolved.url
+    if resolved.kind == "embedded":  # kit's choice, not the user's: marked so (see user_database_url)
+        export_own_database_url(resolved.url)
     return resolved
 
 
@@ -48,13 +53,13 @@ def setup(raise_on_error: bool = False) -> Target:
     return target()
 
 
-def records(kind: str | None = None, last: int | None = None):
+def records(kind: str | None = None, last: int | None = None) -> pd.DataFrame:
     """The records store as a DataFrame (optionally one kind, the ``last`` N rows)."""
     frame = load_records(kind=kind)
     return frame.tail(last).reset_index(drop=True) if last else frame
 
 
-def checks_table(result):
+def checks_table(result: ProbeResult) -> pd.DataFrame:
     """A probe result's checks as a DataFrame with milliseconds."""
     import pandas as pd
 
@@ -63,7 +68,7 @@ def checks_table(result):
     return frame[["name", "ok", "ms", "error"]]
 
 
-def scenario_table(results) -> "pd.DataFrame":
+def scenario_table(results: Sequence[VariantResult]) -> pd.DataFrame:
     """One row per entry and variant: outcome, whether it behaved as the catalogue says, first error."""
     import pandas as pd
 
@@ -76,7 +81,7 @@ def scenario_table(results) -> "pd.DataFrame":
     return frame
 
 
-def loops_table(result) -> "pd.DataFrame":
+def loops_table(result: VariantResult) -> pd.DataFrame:
     """Per test of one variant: the loop of each phase and fixture, and the outcome."""
     import pandas as pd
 
@@ -90,7 +95,7 @@ def loops_table(result) -> "pd.DataFrame":
     return pd.DataFrame(rows).fillna("")
 
 
-def stage_table(result) -> "pd.DataFrame":
+def stage_table(result: StageResult) -> pd.DataFrame:
     """Per test of one stage run: suite, outcome, first failing phase, error and message, as recorded."""
     import pandas as pd
 
@@ -115,5 +120,5 @@ def scratch_database(label: str) -> str:
     base = target()
     scratch = run_sync(create_database(base, label))
     atexit.register(lambda: run_sync(drop_database(base, scratch)))
-    os.environ["DATABASE_URL"] = scratch.url
+    export_own_database_url(scratch.url)
     return scratch.masked

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-collect_ignore = ["suites"]  # tests/suites/*: sample projects that kit diagnose runs, not kit's own tests
+collect_ignore = ["suites", "data"]  # sample projects kit diagnose runs, recorded runs: not kit's own tests
+pytest_plugins = ["pytester"]  # throwaway pytest projects for kit's runner and recorder
 
 
 @dataclass
@@ -57,17 +60,35 @@ def target(isolated_kit):
     return resolve_target()
 
 
+def kit_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None) -> Completed:
+    """Run the real ``kit`` command line in a subprocess (as a user would), with a timeout."""
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True,
+                            env=full_env, timeout=timeout, cwd=cwd or REPO)
+    return Completed(result.returncode, result.stdout, result.stderr)
+
+
 @pytest.fixture
 def run_kit(kit_home: Path):
-    """Run the real ``kit`` command line in a subprocess (as a user would), with a timeout."""
+    """:func:`kit_cli` for tests of the session's kit."""
+    return kit_cli
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None) -> Completed:
-        full_env = {**os.environ, **(env or {})}
-        result = subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True,
-                                env=full_env, timeout=timeout, cwd=cwd or REPO)
-        return Completed(result.returncode, result.stdout, result.stderr)
 
-    return run
+@dataclass
+class Investigation:
+    out: Path           # the report directory
+    result: Completed   # what the command printed and its exit code
+
+
+@pytest.fixture(scope="session")
+def investigation(target, tmp_path_factory) -> Investigation:
+    """Every notebook of ``notebooks/``, run once per session: ``kit investigate --jobs 2 --out DIR``.
+
+    Shared by the per-notebook tests (tests/test_notebooks.py) and the report checks (tests/test_investigate.py),
+    so no notebook runs twice. It does not fail by itself: each test judges its own part of the outcome.
+    """
+    out = tmp_path_factory.mktemp("investigation") / "reports"
+    return Investigation(out, kit_cli("investigate", "--jobs", "2", "--out", str(out), timeout=900))
 
 
 def leftover_processes(kit_data_dir: str, marker: str) -> list[str]:
@@ -89,3 +110,33 @@ def leftover_processes(kit_data_dir: str, marker: str) -> list[str]:
 
 def assert_no_traceback(text: str) -> None:
     assert "Traceback (most recent call last)" not in text, text
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.05):
+    """Poll ``condition`` until it returns something truthy, and return that; after ``timeout`` seconds fail
+    the test saying what never happened. For waiting on another process: never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def process_environment(pid: int | str) -> dict[str, str]:
+    """The environment a process was started with (``/proc/PID/environ``; empty once it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+
+
+def gone_or_zombie(pid: int | str) -> bool:
+    """The process has exited (only its exit status may still wait to be collected)."""
+    try:
+        return (Path(f"/proc/{pid}") / "stat").read_text().split(") ")[-1].startswith("Z")
+    except OSError:
+        return True

@@ -21,7 +21,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, assert_no_traceback
 from screenshot import browser_problem, launch, offline_page
 
@@ -259,8 +258,8 @@ def test_reports_open_offline_with_every_image_and_no_console_error(browser, rep
 @pytest.mark.slow
 def test_kit_screenshot_writes_the_readme_picture(browser, reports, tmp_path):
     out = tmp_path / "report.png"
-    result = subprocess.run([sys.executable, str(REPO / "docs" / "screenshot.py"), "--reports", str(reports), "--out", str(out)],
-                            capture_output=True, text=True, timeout=180, cwd=REPO)
+    result = subprocess.run([sys.executable, str(REPO / "docs" / "screenshot.py"), "--reports", str(reports),
+                             "--out", str(out)], capture_output=True, text=True, timeout=180, cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == str(out)
     width, height = _png_size(out)
@@ -270,7 +269,7 @@ def test_kit_screenshot_writes_the_readme_picture(browser, reports, tmp_path):
 
 def test_kit_screenshot_without_a_browser_says_what_to_install(tmp_path):
     env = {**os.environ, "KIT_CHROMIUM": str(tmp_path / "no-chromium")}
-    result = subprocess.run([sys.executable, "-m", "screenshot", "--out", str(tmp_path / "x.png")],
+    result = subprocess.run([sys.executable, str(REPO / "docs" / "screenshot.py"), "--out", str(tmp_path / "x.png")],
                             capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
     assert result.returncode == 2
     assert "apt-get install chromium" in result.stderr and "playwright install" in result.stderr

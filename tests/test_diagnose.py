@@ -12,13 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import assert_no_traceback
 
-from kit.diagnose import Diagnosis, Finding, classify, diagnose, render_text
-from kit.run.runner import CaseResult, PytestRun
 from kit.catalogue.scenario import assemble, catalogue
 from kit.db.target import scratch_database
-
-from conftest import assert_no_traceback
+from kit.diagnose import Diagnosis, Finding, classify, diagnose, render_text
+from kit.run.runner import CaseResult, PytestRun
 
 SUITES = Path(__file__).parent / "suites"
 ENTRIES = [s for s in catalogue() if s.kind == "pytest"]
@@ -191,7 +190,8 @@ def test_cli_test_module_syntax_error(run_kit, tmp_path):
 
 @pytest.mark.faults
 def test_cli_hanging_suite_gives_a_timeout_finding(run_kit, tmp_path):
-    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n"
+                                         "asyncio_default_fixture_loop_scope = function\n")
     (tmp_path / "test_slow.py").write_text("import asyncio\n\n\nasync def test_waits_forever():\n"
                                            "    await asyncio.Event().wait()\n")
     result = run_kit("diagnose", str(tmp_path), "--timeout", "6", "--json", str(tmp_path / "d.json"))

@@ -7,15 +7,15 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
 
 from kit.common.aio import run_sync
 from kit.db.embedded import EmbeddedServer
-from kit.errors import TargetError
 from kit.db.target import Target, connect
+from kit.errors import TargetError
 
 
 @pytest.fixture
@@ -41,10 +41,8 @@ def test_start_is_idempotent_and_warm_start_reuses_the_server(server):
     url = server.start()
     pid = server.status().pid
     assert _query(url) == 1
-    started = time.monotonic()
     assert server.start() == url
-    assert time.monotonic() - started < 2
-    assert server.status().pid == pid
+    assert server.status().pid == pid  # the same postmaster: reused, not restarted
 
 
 def test_stop_then_start_keeps_data_and_secret(server):
@@ -62,10 +60,7 @@ def test_recovers_after_the_postmaster_is_sigkilled(server):
     server.start()
     pid = server.status().pid
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while server.status().running and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not server.status().running
+    wait_until(lambda: not server.status().running, 10, f"kit to see its postmaster {pid} gone")
     assert _query(server.start()) == 1
     assert server.status().pid != pid
 

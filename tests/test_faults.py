@@ -11,17 +11,16 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import warnings
 from pathlib import Path
 
 import pytest
+from conftest import REPO, assert_no_traceback, leftover_processes, process_environment, wait_until
 
-from conftest import REPO, assert_no_traceback, leftover_processes
 from kit.common.aio import run_sync
 from kit.db.embedded import EmbeddedServer
-from kit.run.records import load_records
 from kit.db.target import Target, connect
+from kit.run.records import load_records
 
 pytestmark = pytest.mark.faults
 FAST = ["strict-mode-async-fixture", "fixture-loop-scope-mismatch", "expired-attribute-missing-greenlet",
@@ -43,16 +42,21 @@ def _spawn(*args: str, env: dict[str, str]) -> subprocess.Popen:
 
 def _wait_for_records(env: dict[str, str], kind: str, count: int, timeout: float = 120) -> None:
     path = Path(env["KIT_DATA_DIR"]) / "runs.jsonl"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and sum(f'"kind": "{kind}"' in line for line in path.read_text().splitlines()) >= count:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"no {count} {kind} record(s) within {timeout} s")
+    wait_until(lambda: path.exists() and path.read_text().count(f'"kind": "{kind}"') >= count, timeout,
+               f"{count} {kind} record(s) in {path}")
 
 
 def _leftovers(env: dict[str, str], marker: str) -> list[str]:
     return leftover_processes(env["KIT_DATA_DIR"], marker)
+
+
+def _record_file_of_a_run(env: dict[str, str]) -> Path | None:
+    """The recorder's file (its ``KIT_RECORD_FILE``) of a pytest run this kit started, once one runs."""
+    for pid in _leftovers(env, "pytest"):  # kit itself may match too (its arguments hold pytest's tmp dir)
+        path = process_environment(pid).get("KIT_RECORD_FILE")
+        if path:
+            return Path(path)
+    return None
 
 
 def _databases(target: Target, pattern: str) -> list[str]:
@@ -90,14 +94,12 @@ def test_sigkilled_scenarios_run_leaves_nothing_and_the_next_run_cleans_up(own_k
     kit = _spawn("scenarios", "run", "module-engine-per-test-loop", "leaked-connection-hang", "--variant", "broken",
                  env=own_kit)
     _wait_for_records(own_kit, "scenario", 1)
-    time.sleep(1.5)  # the hang entry is now running its pytest subprocess
-    hung = _leftovers(own_kit, "kit-leaked-connection-hang")
+    wait_until(lambda: _leftovers(own_kit, "kit-leaked-connection-hang"), 60,
+               "the hang entry's pytest run to start")
     kit.kill()
     kit.wait(30)
-    deadline = time.monotonic() + 10
-    while _leftovers(own_kit, "kit-leaked-connection-hang") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert hung and not _leftovers(own_kit, "kit-leaked-connection-hang")  # the hung pytest died with kit
+    wait_until(lambda: not _leftovers(own_kit, "kit-leaked-connection-hang"), 10,
+               "the hung pytest run to die with the killed kit")
     target = Target(EmbeddedServer(Path(own_kit["KIT_STATE_DIR"])).start(), "embedded")
     assert _databases(target, f"kit\\_test\\_%\\_{kit.pid}\\_%")  # the killed run's scratch database...
     again = _spawn("scenarios", "run", "strict-mode-async-fixture", env=own_kit)
@@ -111,7 +113,7 @@ def test_sigkilled_scenarios_run_leaves_nothing_and_the_next_run_cleans_up(own_k
 def test_sigkilled_investigate_then_the_next_one_works(own_kit, tmp_path):
     out = tmp_path / "reports"
     kit = _spawn("investigate", "--out", str(out), "01_connectivity", env=own_kit)
-    time.sleep(4)
+    wait_until(lambda: _leftovers(own_kit, "ipykernel"), 120, "kit investigate to start the notebook's kernel")
     kit.kill()
     kit.wait(30)
     again = _spawn("investigate", "--out", str(out), "01_connectivity", env=own_kit)
@@ -186,10 +188,9 @@ def test_server_killed_mid_diagnose(own_kit, tmp_path):
     server.start()
     suite = assemble_stage("full", tmp_path / "suite")
     kit = _spawn("diagnose", str(suite), "--json", str(tmp_path / "d.json"), env=own_kit)
-    deadline = time.monotonic() + 120
-    while not _leftovers(own_kit, "pytest") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.0)  # the suite is running its first tests
+    record = wait_until(lambda: _record_file_of_a_run(own_kit), 120, "kit diagnose to start the suite's pytest run")
+    wait_until(lambda: record.exists() and '"event": "test"' in record.read_text(), 120,
+               "the suite's first test to finish (its end event in the recorder's file)")
     os.kill(server.status().pid, signal.SIGKILL)
     stdout, stderr = kit.communicate(timeout=300)
     assert kit.returncode == 1

@@ -1,4 +1,8 @@
-"""`kit investigate`: notebooks executed in real kernels, offline HTML reports, failures named."""
+"""`kit investigate`: notebooks executed in real kernels, offline HTML reports, failures named.
+
+The whole investigation runs once per session (the ``investigation`` fixture); tests/test_notebooks.py judges
+each notebook of it, the checks here its reports.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
 from conftest import REPO, assert_no_traceback
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -19,19 +22,19 @@ def _written(directory: Path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in directory.rglob("*") if p.is_file())
 
 
-def test_notebook_01_renders_a_self_contained_report(target, run_kit, tmp_path):
-    out = tmp_path / "reports"
-    result = run_kit("investigate", "--out", str(out), "01_connectivity")
-    assert result.code == 0, result.all
-    assert re.search(r"\[1/1\] 01_connectivity \.\.\. ok \(\d+\.\d s\)", result.out)
+def test_the_reports_are_self_contained_and_indexed(target, investigation):
+    """The checks on the reports, on the session's one investigation (every notebook ran there once)."""
+    out, result = investigation.out, investigation.result
+    assert result.code == 0, result.all[-3000:]
     page = (out / "01_connectivity.html").read_text()
     assert re.search(r'<img[^>]+src="data:image/png;base64,', page)          # the plot, inline
-    assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', page)   # nothing fetched
     assert "kit-header" in page and "embedded" in page                        # what ran, against what
+    for report in sorted(out.glob("*.html")):
+        assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', report.read_text()), report.name  # offline
     index = (out / "index.html").read_text()
-    assert "01_connectivity.html" in index and "passed" in index
-    executed = nbformat.read(out / "01_connectivity.ipynb", as_version=4)
-    assert all(not any(o.get("output_type") == "error" for o in c.get("outputs", [])) for c in executed.cells)
+    for notebook in sorted((REPO / "notebooks").glob("*.ipynb")):
+        assert f"{notebook.stem}.html" in index, notebook.stem
+    assert "passed" in index and "failed (cell" not in index
     assert target.password not in _written(out) + result.all
     assert target.password not in _written(Path(target_data_dir()))
 
@@ -46,14 +49,16 @@ def target_data_dir() -> str:
 def test_a_failing_cell_names_notebook_and_cell_and_the_others_still_render(target, run_kit, tmp_path):
     broken = new_notebook(cells=[new_markdown_cell("# A broken step"), new_code_cell("x = 1"),
                                  new_code_cell("raise ValueError('boom <script>alert(1)</script>')")])
-    bad = tmp_path / "00_broken.ipynb"
+    bad, good = tmp_path / "00_broken.ipynb", tmp_path / "00_fine.ipynb"
     nbformat.write(broken, bad)
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# A fine step"), new_code_cell("print(6 * 7)")]), good)
     out = tmp_path / "reports"
-    result = run_kit("investigate", "--out", str(out), str(bad), "01_connectivity")
+    result = run_kit("investigate", "--out", str(out), str(bad), str(good))
     assert result.code == 1
     assert "notebook 00_broken failed at cell 2: ValueError" in result.err
+    assert re.search(r"\] 00_fine \.\.\. ok", result.out), result.out
     assert_no_traceback(result.err)
-    assert (out / "01_connectivity.html").exists() and (out / "00_broken.html").exists()
+    assert (out / "00_fine.html").exists() and (out / "00_broken.html").exists()
     index = (out / "index.html").read_text()
     assert "failed (cell 2)" in index and "<script>alert" not in index  # hostile text escaped
     assert "<script>alert" not in (out / "00_broken.html").read_text()

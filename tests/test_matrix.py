@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_no_traceback
 
 LEGACY = "legacy-event-loop-override"
@@ -61,7 +60,7 @@ def test_environment_from_the_registry_shows_the_legacy_cliff(legacy_run, env_ca
 
 
 def test_matrix_cells_are_recorded(legacy_run):
-    from kit.catalogue.matrix import load_matrix_cells
+    from kit.catalogue.cells import load_matrix_cells
     from kit.run.records import load_records
 
     run, _ = legacy_run
@@ -73,7 +72,8 @@ def test_matrix_cells_are_recorded(legacy_run):
 
 
 def test_cached_environments_are_reused(legacy_run, target):
-    from kit.catalogue.matrix import ensure_env, run_matrix
+    from kit.catalogue.envs import ensure_env
+    from kit.catalogue.matrix import run_matrix
 
     run, _ = legacy_run
     before = {e.key: (e.path / "kit-env.json").stat().st_mtime_ns for e in run.envs}
@@ -115,15 +115,43 @@ def test_cli_failed_install_and_bad_input(env_cache, run_kit):
 
 def test_half_built_environment_is_rebuilt(env_cache, monkeypatch, tmp_path):
     """A directory without the marker is never used: it is removed and built again (here the build fails fast)."""
-    from kit.catalogue import matrix
+    from kit.catalogue import envs
 
     monkeypatch.setenv("KIT_ENV_CACHE", str(tmp_path))
-    requirements = matrix.requirements_for("0.0.998", SA)
-    leftover = tmp_path / matrix._key("0.0.998", SA, requirements)
+    requirements = envs.requirements_for("0.0.998", SA)
+    leftover = tmp_path / envs._key("0.0.998", SA, requirements)
     (leftover / "bin").mkdir(parents=True)
     (leftover / "bin" / "python").write_text("not a python")
-    env = matrix.ensure_env("0.0.998", SA)
+    env = envs.ensure_env("0.0.998", SA)
     assert env.error and not env.built and not leftover.exists()
+
+
+def test_cells_are_read_without_the_environment_builder():
+    """The advisor reads stored cells through kit.catalogue.cells: that must not import the builder."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom kit.catalogue.cells import load_matrix_cells\n"
+            "print(sorted(m for m in sys.modules if m.startswith('kit.catalogue')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert "kit.catalogue.envs" not in done.stdout and "kit.catalogue.matrix" not in done.stdout, done.stdout
+
+
+def test_judge_rules_for_declared_versions():
+    from kit.catalogue.judge import as_declared, expected_for, versions_match
+    from kit.catalogue.scenario import get_scenario
+
+    assert versions_match(["pytest-asyncio<1.0"], {"pytest-asyncio": "0.21.2"})
+    assert versions_match("pytest_asyncio>=1.0 and sqlalchemy<2.1", {"pytest-asyncio": "1.5.0", "sqlalchemy": SA})
+    assert not versions_match(["pytest-asyncio>=1.0 and sqlalchemy<2.1"], {"pytest-asyncio": "1.5.0"})
+    assert not versions_match(None, {"pytest-asyncio": "1.5.0"})
+    legacy = get_scenario(LEGACY)
+    assert expected_for(legacy, "broken", {"pytest-asyncio": "0.21.2"})[0] == "passed"
+    assert expected_for(legacy, "broken", {"pytest-asyncio": "1.5.0"}) == ("symptom", None)
+    # "passed" means passed with at least one test; "fails" any failing outcome; "symptom" what the run showed
+    assert as_declared("passed", "passed", False, 2) and not as_declared("passed", "passed", True, 0)
+    assert as_declared("fails", "timeout", False, 0) and not as_declared("fails", "passed", False, 3)
+    assert as_declared("symptom", "failed", True, 0) and not as_declared("symptom", "failed", False, 0)
 
 
 # -- the upgrade advisor on small conftest samples ---------------------------------------------------------
@@ -180,7 +208,8 @@ async def engine():
 ''', "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n"
      "asyncio_default_test_loop_scope = session\n")
     old = {a.rule: a for a in advise(suite, None, {"pytest-asyncio": "0.23.8"}, [])}
-    assert old["loop-scope-needs-0.24"].severity == "broken-now" and old["loop-scope-needs-0.24"].where == ["conftest.py:5"]
+    assert old["loop-scope-needs-0.24"].severity == "broken-now"
+    assert old["loop-scope-needs-0.24"].where == ["conftest.py:5"]
     assert old["ini-loop-scope-ignored"].severity == "broken-now"
     assert not advise(suite, None, {"pytest-asyncio": "1.5.0"}, [])
 

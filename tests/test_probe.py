@@ -6,7 +6,6 @@ import json
 import socket
 
 import pytest
-
 from conftest import assert_no_traceback
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import assert_no_traceback
+
 from kit.reference import suite as stages
 
 
@@ -68,7 +68,8 @@ def test_stage_cli_contract(target, run_kit, tmp_path):
     assert result.code == 0, result.all
     payload = json.loads(out.read_text())
     assert {"stage", "passed", "failed", "errors", "tests"} <= set(payload) and payload["stage"] == "simplified"
-    assert all({"nodeid", "suite", "outcome", "error_type", "message", "duration_s"} <= set(t) for t in payload["tests"])
+    assert all({"nodeid", "suite", "outcome", "error_type", "message", "duration_s"} <= set(t)
+               for t in payload["tests"])
     assert payload["failed"] == 2 and target.password not in result.all + out.read_text()
     diff = run_kit("stage", "diff", "simplified", "stabilised")
     assert diff.code == 0 and diff.out.startswith("--- simplified/conftest.py")

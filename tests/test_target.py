@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import pytest
 
 from kit.common.aio import run_sync
-from kit.errors import TargetError, UnsafeTargetError
 from kit.common.masking import mask_text, mask_url
-from kit.db.target import Target, create_database, drop_database, resolve_target
+from kit.db.target import Target, connect, create_database, drop_database, resolve_target, scratch_database
+from kit.errors import TargetError, UnsafeTargetError
 
 
 def test_urls_are_printed_with_their_password_masked():
@@ -59,3 +62,52 @@ def test_guard_allows_test_databases_and_the_explicit_flag(target):
 def test_only_kit_scratch_databases_are_ever_dropped(target):
     with pytest.raises(UnsafeTargetError, match="only drops the scratch databases"):
         run_sync(drop_database(target, target.with_database("kit_test")))
+
+
+def _databases_named(target: Target, name: str) -> list[str]:
+    """The databases called ``name`` on the target's server, asked over a connection of its own."""
+    async def query() -> list[str]:
+        conn = await connect(target)
+        try:
+            return [row["datname"] for row in await conn.fetch("select datname from pg_database where datname = $1",
+                                                               name)]
+        finally:
+            await conn.close()
+
+    return run_sync(query())
+
+
+def test_a_scratch_database_exists_on_the_server_while_in_use_and_is_dropped_afterwards(target):
+    with scratch_database(target, "lifecycle") as scratch:
+        name = scratch.database
+        assert name.startswith("kit_test_lifecycle_") and name != target.database
+        assert _databases_named(target, name) == [name]  # really created, seen from another connection
+
+        async def inside() -> str:  # and usable: the URL kit hands a run reaches that very database
+            conn = await connect(scratch)
+            try:
+                await conn.execute("create table t (x int)")
+                return await conn.fetchval("select current_database()")
+            finally:
+                await conn.close()
+
+        assert run_sync(inside()) == name
+    assert _databases_named(target, name) == []  # really dropped
+
+
+def test_a_scratch_database_is_dropped_even_when_the_run_fails_and_left_a_connection_open(target):
+    loop = asyncio.new_event_loop()  # a loop of its own keeps the connection alive past the block
+    try:
+        with pytest.raises(RuntimeError, match="the run failed"):
+            with scratch_database(target, "failing") as scratch:
+                name = scratch.database
+                left_open = loop.run_until_complete(connect(scratch))  # a backend the run left behind
+                assert _databases_named(target, name) == [name]
+                raise RuntimeError("the run failed")
+        assert _databases_named(target, name) == []  # dropped all the same...
+        with pytest.raises(asyncpg.PostgresConnectionError, match="administrator command"):  # ...WITH (FORCE):
+            loop.run_until_complete(left_open.fetchval("select 1"))                       # its backend was ended
+        left_open.terminate()
+        loop.run_until_complete(asyncio.sleep(0))  # let the aborted transport close its socket
+    finally:
+        loop.close()

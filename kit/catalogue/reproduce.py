@@ -1,5 +1,5 @@
 """Running catalogue entries: each variant in its own scratch database, in a real pytest subprocess
-(or, for notebook entries, in a real Jupyter kernel), judged against the entry's symptom.
+(or, for notebook entries, in a real Jupyter kernel), judged by :mod:`kit.catalogue.judge`.
 
 A ``broken`` variant is *reproduced* when its symptom shows up (in the phase the entry names); a ``fixed``
 variant when every test passes. Results are appended to the records store, one record per variant and
@@ -9,7 +9,6 @@ one per test (with the loops each test and fixture ran on).
 from __future__ import annotations
 
 import concurrent.futures
-import re
 import sys
 import tempfile
 import threading
@@ -17,14 +16,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kit.errors import TargetError
-from kit.run.records import RunRecord, append_records, last_durations, new_run_id
-from kit.run.runner import PytestRun, overall_outcome, parse_events, run_pytest
-from kit.catalogue.scenario import VARIANTS, Scenario, Symptom, assemble, get_scenario, catalogue
+from kit.catalogue import judge
+from kit.catalogue.scenario import VARIANTS, Scenario, assemble, catalogue, get_scenario
+from kit.common.versions import run_versions
 from kit.db.target import Target, reachable, scratch_database, server_version
-from kit.common.versions import collect_versions
+from kit.errors import TargetError
+from kit.run.records import RunRecord, append_records, last_durations, new_run_id, test_record
+from kit.run.runner import PytestRun, overall_outcome, parse_events, run_pytest
 
-__all__ = ["VariantResult", "run_variant", "run_scenarios", "symptom_seen", "DATABASE_GONE"]
+__all__ = ["VariantResult", "run_variant", "run_scenarios", "DATABASE_GONE"]
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -48,46 +48,6 @@ class VariantResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def _observed(run: PytestRun):
-    """Every error a run showed, as (type, message, phase): test phases, their causes, logs and warnings."""
-    for case in run.cases:
-        for error in case.errors:
-            yield error.get("type"), error.get("message"), error.get("phase")
-        for cause in case.chain:
-            yield cause.get("type"), cause.get("message"), case.phase
-    for event in run.events:
-        if event["event"] == "log":
-            yield event.get("error_type"), f"{event.get('message')}\n{event.get('error_message') or ''}", "log"
-        elif event["event"] == "warning":
-            yield event.get("category"), event.get("message"), "log"
-
-
-def symptom_seen(symptom: Symptom, run: PytestRun) -> bool:
-    if symptom.error_type == "timeout":
-        return run.outcome == "timeout"
-    return any(symptom.matches(kind, message, phase) for kind, message, phase in _observed(run))
-
-
-def _first_error(run: PytestRun) -> tuple[str | None, str | None]:
-    failure = run.first_failure
-    if failure is not None:
-        return failure.error_type, failure.message
-    if run.outcome == "timeout":
-        return "timeout", "the run was killed at its timeout"
-    for kind, message, _ in _observed(run):
-        if kind:
-            return kind, message
-    return _output_error(run.output)
-
-
-def _output_error(output: str | None) -> tuple[str | None, str | None]:
-    """The first ``E   SomeError: message`` line pytest printed: the only trace of an error outside any test
-    (a conftest that fails to import, e.g. ``loop_scope=`` on pytest-asyncio < 0.24)."""
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", output or "")  # a kernel's FORCE_COLOR beats --color=no
-    match = re.search(r"^E\s+([A-Za-z_][\w.]*)(?::\s*(.*))?$", plain, re.M)
-    return (match.group(1), (match.group(2) or "").strip()) if match else (None, None)
 
 
 def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, timeout: float) -> PytestRun:
@@ -150,18 +110,14 @@ def _run_variant(scenario: Scenario, variant: str, target: Target, timeout: floa
             run = _run_notebook_variant(scenario, project, database.url, limit)
         else:
             run = run_pytest(project, database.url, timeout=limit, python=python, warm=True)
-    reproduced = (symptom_seen(scenario.symptom, run) if variant == "broken"
-                  else run.outcome == "passed" and run.count("passed") > 0)
-    error_type, message = _first_error(run)
-    versions = {**collect_versions(server_version(target)), **{k: v for k, v in run.config.items()
-                                                               if k in ("pytest", "pytest-asyncio", "sqlalchemy", "asyncpg")}}
+    error_type, message = judge.first_error(run)
     tests = [{"nodeid": c.nodeid, "outcome": c.outcome, "phase": c.phase, "error_type": c.error_type,
               "message": c.message, "duration_s": round(c.duration_s, 4), "loops": c.loops,
               "fixture_loops": c.fixture_loops} for c in run.cases]
-    secondary = [f"{s.error_type}: {s.message}" for s in scenario.secondary if symptom_seen(s, run)]
-    return VariantResult(scenario.id, variant, run.outcome, reproduced, run.count("passed"), run.count("failed"),
-                         run.count("error") + run.count("timeout"), error_type, message, run.duration_s, versions,
-                         secondary, tests, run.hang_dump)
+    return VariantResult(scenario.id, variant, run.outcome, judge.reproduced(scenario, variant, run),
+                         run.count("passed"), run.count("failed"), run.count("error") + run.count("timeout"),
+                         error_type, message, run.duration_s, run_versions(run.config, server_version(target)),
+                         judge.secondary_seen(scenario, run), tests, run.hang_dump)
 
 
 def _records(result: VariantResult, target: Target, run_id: str) -> list[RunRecord]:
@@ -170,11 +126,8 @@ def _records(result: VariantResult, target: Target, run_id: str) -> list[RunReco
                          duration_s=result.duration_s, versions=result.versions, target_kind=target.kind,
                          run_id=run_id, details={"reproduced": result.reproduced, "passed": result.tests_passed,
                                                  "failed": result.tests_failed, "errored": result.tests_errored})]
-    records += [RunRecord("test", t["nodeid"], t["outcome"], variant=f"{result.scenario}/{result.variant}",
-                          phase=t["phase"], error_type=t["error_type"], error_message=t["message"],
-                          duration_s=t["duration_s"], loops={"phases": t["loops"], "fixtures": t["fixture_loops"]},
-                          versions=result.versions, target_kind=target.kind, run_id=run_id)
-                for t in result.tests]
+    records += [test_record(t, group=f"{result.scenario}/{result.variant}", versions=result.versions,
+                            target_kind=target.kind, run_id=run_id) for t in result.tests]
     return records
 
 

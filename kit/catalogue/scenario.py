@@ -33,7 +33,6 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
 
 from __future__ import annotations
 
-import re
 import shutil
 import tomllib
 from dataclasses import dataclass, field
@@ -49,19 +48,11 @@ VARIANTS = ("broken", "fixed")
 
 @dataclass(frozen=True)
 class Symptom:
+    """What an entry's run shows (the ``[symptom]`` table); :mod:`kit.catalogue.judge` matches it."""
+
     error_type: str
     message: str = ""
     phase: str = "any"
-
-    def matches(self, error_type: str | None, message: str | None, phase: str | None = None) -> bool:
-        """True when an observed error (type name, possibly dotted, and message) is this symptom."""
-        if not error_type:
-            return False
-        if error_type.rsplit(".", 1)[-1] != self.error_type:
-            return False
-        if self.phase not in ("any", phase):
-            return False
-        return re.search(self.message, message or "", re.S) is not None
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit.errors import EmbeddedServerError
 from kit.common.masking import mask_text, mask_url, register_secret
 from kit.common.paths import state_dir
+from kit.errors import EmbeddedServerError
 
 __all__ = ["EmbeddedServer", "ServerStatus"]
 
@@ -333,7 +333,8 @@ class EmbeddedServer:
             self._save_meta(port=port, data_dir=str(self.data_dir))
             if fresh:
                 self._create_default_database()
-                (self.data_dir / _READY_MARKER).write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {self._fingerprint()}")
+                ready = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {self._fingerprint()}"
+                (self.data_dir / _READY_MARKER).write_text(ready)
             return self.url(show_secret=True)
 
     def _create_default_database(self) -> None:

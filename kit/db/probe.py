@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kit.common.versions import collect_versions
+from kit.db.target import Target, connect, explain_connection_error
 from kit.errors import TargetError
 from kit.run.records import RunRecord, append_records, new_run_id
-from kit.db.target import Target, connect, explain_connection_error
-from kit.common.versions import collect_versions
 
 __all__ = ["Check", "ProbeResult", "probe", "PYTEST_CHECK"]
 

@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from kit.errors import TargetError, UnsafeTargetError
 from kit.common.masking import mask_text, mask_url, register_secret
+from kit.errors import TargetError, UnsafeTargetError
 
-__all__ = ["Target", "resolve_target", "explain_connection_error", "scratch_database", "connect", "server_version",
+__all__ = ["KIT_OWN_DATABASE_URL", "Target", "check_reachable", "export_own_database_url", "resolve_target",
+           "user_database_url", "explain_connection_error", "scratch_database", "connect", "server_version",
            "reachable"]
 
 _SCHEMES = {"postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"}
@@ -99,9 +100,36 @@ def _normalise(url: str) -> str:
     return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, parts.query, ""))
 
 
+KIT_OWN_DATABASE_URL = "KIT_OWN_DATABASE_URL"    # the DATABASE_URL value kit exported itself
+KIT_USER_DATABASE_URL = "KIT_USER_DATABASE_URL"  # the user's DATABASE_URL that kit's own export replaced
+
+
+def user_database_url() -> str | None:
+    """The database the user chose through ``DATABASE_URL``, or None.
+
+    Notebooks export a URL of kit's choosing as ``DATABASE_URL`` (for ``%%ipytest`` cells); that value must
+    never be mistaken for the user's choice, or a suite diagnosed from a notebook would run in kit's shared
+    database instead of a scratch one.
+    """
+    value = os.environ.get("DATABASE_URL")
+    if value and value == os.environ.get(KIT_OWN_DATABASE_URL):
+        return os.environ.get(KIT_USER_DATABASE_URL) or None
+    return value or None
+
+
+def export_own_database_url(url: str) -> None:
+    """Export ``url`` as ``DATABASE_URL`` for code that reads it (ipytest cells), marked as kit's own."""
+    users = user_database_url()
+    os.environ["DATABASE_URL"] = os.environ[KIT_OWN_DATABASE_URL] = url
+    if users:
+        os.environ[KIT_USER_DATABASE_URL] = users
+    else:
+        os.environ.pop(KIT_USER_DATABASE_URL, None)
+
+
 def resolve_target(url: str | None = None, *, allow_any_database: bool = False, start: bool = True) -> Target:
-    """``url`` if given, else ``DATABASE_URL``, else the embedded server (started or reused)."""
-    explicit = url or os.environ.get("DATABASE_URL")
+    """``url`` if given, else the user's ``DATABASE_URL``, else the embedded server (started or reused)."""
+    explicit = url or user_database_url()
     if explicit:
         target = Target(_normalise(explicit), "url", allow_any_database)
     else:
@@ -127,7 +155,8 @@ def explain_connection_error(exc: BaseException, target: Target, timeout: float 
     elif isinstance(exc, ConnectionRefusedError) or "Connect call failed" in text:
         msg = (f"Nothing accepts connections on {where} (port closed). Start the database "
                "(`docker compose up -d test-db`, or `kit db start` for the embedded one) and check the port.")
-    elif name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError") or "password authentication" in text:
+    elif (name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError")
+          or "password authentication" in text):
         msg = (f"The server at {where} refused user '{target.user}': authentication failed. Check the user "
                "and password in DATABASE_URL/--url (the docker-compose test-db uses the values in docker-compose.yml).")
     elif name == "InvalidCatalogNameError" or ("database" in text and "does not exist" in text):
@@ -257,16 +286,23 @@ def server_version(target: Target) -> str | None:
     return _server_versions[key]
 
 
-def reachable(target: Target, timeout: float = 3.0) -> bool:
-    """Whether the target's server still accepts a connection (used to tell 'the database went away')."""
+def check_reachable(target: Target, timeout: float = 5.0) -> None:
+    """Connect once and hang up, or raise the :class:`TargetError` paragraph that says what is wrong (a wrong
+    password, a closed port ...): commands call it before any work, so a bad URL costs one paragraph, not a
+    run full of failures that all say the same."""
     from kit.common.aio import run_sync
 
     async def ping() -> None:
         conn = await connect(target, timeout=timeout)
         await conn.close()
 
+    run_sync(ping())
+
+
+def reachable(target: Target, timeout: float = 3.0) -> bool:
+    """Whether the target's server still accepts a connection (used to tell 'the database went away')."""
     try:
-        run_sync(ping())
+        check_reachable(target, timeout)
     except TargetError:
         return False
     return True

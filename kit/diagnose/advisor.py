@@ -5,26 +5,32 @@ Why: the loop/session conflicts are mostly cliffs between releases. A suite that
 on an upgrade without a line of it changing (a legacy ``event_loop`` override is silently ignored by
 pytest-asyncio 1.x), and the usual fix for one version is the bug of another (``loop_scope=`` is a TypeError
 before 0.24, the ini loop scopes are ignored before 0.24/0.26). The advisor reads what a recorded run says is
-in force (the recorder's ``config`` event: ``asyncio_mode`` and the default loop scopes) and scans the suite's
-conftest.py and pytest configuration text for the patterns that have a cliff; each piece of advice cites the
-matrix cells (``kit matrix``) that show the cliff on this machine, or says it was not measured.
+in force (the recorder's ``config`` event: ``asyncio_mode`` and the default loop scopes) and the suite's
+conftest.py, test modules and pytest configuration, through the scanner ``kit diagnose`` shares
+(:mod:`kit.diagnose.scan`), for the patterns that have a cliff; each piece of advice cites the stored matrix
+cells (``kit matrix``, read through :mod:`kit.catalogue.cells`) that show the cliff on this machine, or says it
+was not measured.
 
 Everything here is pure reading: no subprocess, no import of the user's code.
 """
 
 from __future__ import annotations
 
-import ast
-import configparser
-import re
-import tomllib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from kit.diagnose.scan import INI_OPTIONS, Pattern, scan_suite
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from kit.catalogue.cells import MatrixCell
+
+# Pattern and scan_suite are re-exported: the scanner moved to kit.diagnose.scan, which diagnose shares.
 __all__ = ["Advice", "Pattern", "advise", "scan_suite", "render_advice"]
 
-_IGNORED_DIRS = {".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox", "site-packages",
-                 ".pytest_cache", "build", "dist"}
 _SEVERITY_ORDER = {"broken-now": 0, "breaks-on-upgrade": 1, "deprecated": 2, "info": 3}
 # Versions at which behaviour changes, besides those a matrix run used: the "next release line" is the first
 # of these above what is installed and inside the rule's range.
@@ -33,22 +39,6 @@ _LINES = {
     "sqlalchemy": ("2.0.58", "2.1.0", "2.1.9"),
     "httpx": ("0.27.2", "0.28.0"),
 }
-
-
-@dataclass
-class Pattern:
-    """One thing the scan found in the suite's files."""
-
-    kind: str            # event_loop_override | event_loop_request | loop_scope | wide_async_fixture |
-                         # plain_async_fixture | asyncclient_app | expire_on_commit | ini_option | sqlalchemy_req
-    file: str
-    line: int
-    name: str = ""       # fixture / option / call name
-    detail: str = ""     # e.g. the fixture's scope, the option's value
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
 
 
 @dataclass
@@ -71,165 +61,13 @@ class Advice:
     def as_text(self) -> str:
         lines = [f"[{self.severity}] {self.rule}: {self.message}", f"    where: {', '.join(self.where) or '-'}",
                  f"    breaks on: {self.breaks_on}", f"    fix: {self.fix}"]
-        lines += [f"    measured: {cite}" for cite in self.evidence] or ["    measured: not in the matrix results given "
-                                                                          "(run `kit matrix` to see it here)"]
+        lines += [f"    measured: {cite}" for cite in self.evidence] or [
+            "    measured: not in the matrix results given (run `kit matrix` to see it here)"]
         return "\n".join(lines)
 
 
-# -- scanning ---------------------------------------------------------------------------------------------
-def _files(root: Path, names: tuple[str, ...]) -> list[Path]:
-    if root.is_file():
-        return [root] if root.name in names or root.suffix == ".py" else []
-    found = []
-    for path in sorted(root.rglob("*")):
-        if path.name in names and path.is_file() and not (_IGNORED_DIRS & set(path.relative_to(root).parts[:-1])):
-            found.append(path)
-    return found
-
-
-def _decorator_call(node: ast.expr) -> tuple[str, dict[str, ast.expr]]:
-    """``@pytest_asyncio.fixture(scope="session")`` -> ("pytest_asyncio.fixture", {"scope": <node>})."""
-    keywords: dict[str, ast.expr] = {}
-    if isinstance(node, ast.Call):
-        keywords = {k.arg: k.value for k in node.keywords if k.arg}
-        node = node.func
-    return ast.unparse(node), keywords
-
-
-def _literal(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None if node is None else ast.unparse(node)
-
-
-def _scan_python(path: Path, rel: str) -> list[Pattern]:
-    text = path.read_text(errors="replace")
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return _scan_python_text(text, rel)
-    found: list[Pattern] = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            is_async = isinstance(node, ast.AsyncFunctionDef)
-            params = [a.arg for a in node.args.args + node.args.kwonlyargs]
-            for decorator in node.decorator_list:
-                name, kw = _decorator_call(decorator)
-                if name.endswith("fixture") and ("pytest" in name or name == "fixture"):
-                    scope = _literal(kw.get("scope")) or "function"
-                    if node.name == "event_loop":
-                        found.append(Pattern("event_loop_override", rel, node.lineno, node.name, scope))
-                    if "loop_scope" in kw:
-                        found.append(Pattern("loop_scope", rel, node.lineno, node.name, _literal(kw["loop_scope"]) or ""))
-                    if is_async and scope != "function" and "loop_scope" not in kw and "pytest_asyncio" in name:
-                        found.append(Pattern("wide_async_fixture", rel, node.lineno, node.name, scope))
-                    if is_async and name in ("pytest.fixture", "fixture"):
-                        found.append(Pattern("plain_async_fixture", rel, node.lineno, node.name, scope))
-                        if scope != "function":
-                            found.append(Pattern("wide_async_fixture", rel, node.lineno, node.name, scope))
-                elif "mark.asyncio" in name and "loop_scope" in kw:
-                    found.append(Pattern("loop_scope", rel, node.lineno, node.name, _literal(kw["loop_scope"]) or ""))
-            if "event_loop" in params and node.name != "event_loop":
-                found.append(Pattern("event_loop_request", rel, node.lineno, node.name))
-        elif isinstance(node, ast.Call):
-            callee = ast.unparse(node.func)
-            keywords = {k.arg: k.value for k in node.keywords if k.arg}
-            if callee.endswith("AsyncClient") and "app" in keywords:
-                found.append(Pattern("asyncclient_app", rel, node.lineno, callee))
-            if callee.rsplit(".", 1)[-1] in ("async_sessionmaker", "AsyncSession", "sessionmaker"):
-                value = keywords.get("expire_on_commit")
-                if value is None or _literal(value) != "False":
-                    found.append(Pattern("expire_on_commit", rel, node.lineno, callee,
-                                         "unset (True)" if value is None else _literal(value) or ""))
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark"
-                                                  for t in node.targets):
-            if "loop_scope" in ast.unparse(node.value):
-                found.append(Pattern("loop_scope", rel, node.lineno, "pytestmark", ast.unparse(node.value)[:80]))
-    return found
-
-
-def _scan_python_text(text: str, rel: str) -> list[Pattern]:
-    """Fallback for files that do not parse: the same patterns by regex, less precisely."""
-    found = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if re.search(r"def event_loop\s*\(", line):
-            found.append(Pattern("event_loop_override", rel, number, "event_loop"))
-        if "loop_scope=" in line:
-            found.append(Pattern("loop_scope", rel, number))
-        if re.search(r"AsyncClient\([^)]*\bapp\s*=", line):
-            found.append(Pattern("asyncclient_app", rel, number, "AsyncClient"))
-    return found
-
-
-_INI_OPTIONS = ("asyncio_mode", "asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope")
-
-
-def _scan_config(path: Path, rel: str) -> list[Pattern]:
-    text = path.read_text(errors="replace")
-    options: dict[str, str] = {}
-    if path.name == "pyproject.toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError:
-            return []
-        section = data.get("tool", {}).get("pytest", {})
-        section = {**section.get("ini_options", {}), **{k: v for k, v in section.items() if k != "ini_options"}}
-        options = {k: str(v) for k, v in section.items() if k in _INI_OPTIONS}
-        if "sqlalchemy" in text.lower():
-            for number, line in enumerate(text.splitlines(), 1):
-                if re.search(r"['\"]sqlalchemy(?!\[)", line, re.I):
-                    return [*_ini_patterns(options, text, rel), Pattern("sqlalchemy_req", rel, number, "sqlalchemy",
-                                                                        line.strip())]
-        return _ini_patterns(options, text, rel)
-    if path.name.startswith("requirements"):
-        return [Pattern("sqlalchemy_req", rel, n, "sqlalchemy", line.strip())
-                for n, line in enumerate(text.splitlines(), 1) if re.match(r"\s*sqlalchemy(?!\[)\b", line, re.I)]
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return []
-    section = "tool:pytest" if path.name == "setup.cfg" else "pytest"
-    if parser.has_section(section):
-        options = {k: v for k, v in parser[section].items() if k in _INI_OPTIONS}
-    return _ini_patterns(options, text, rel)
-
-
-def _ini_patterns(options: dict[str, str], text: str, rel: str) -> list[Pattern]:
-    patterns = []
-    for name, value in options.items():
-        line = next((n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(name)), 1)
-        patterns.append(Pattern("ini_option", rel, line, name, value.strip()))
-    return patterns
-
-
-def scan_suite(path: Path | str) -> list[Pattern]:
-    """Every cliff-prone pattern in the suite's conftest.py files, test modules' event_loop use and config."""
-    root = Path(path)
-    base = root if root.is_dir() else root.parent
-    patterns: list[Pattern] = []
-    for file in _files(root, ("conftest.py",)) + [f for f in _files(root, ()) if f.name.startswith("test_")]:
-        patterns += _scan_python(file, str(file.relative_to(base)))
-    if root.is_dir():
-        for file in sorted(root.rglob("test_*.py")):
-            if not (_IGNORED_DIRS & set(file.relative_to(root).parts[:-1])):
-                patterns += [p for p in _scan_python(file, str(file.relative_to(base)))
-                             if p.kind in ("event_loop_request", "loop_scope", "asyncclient_app")]
-        for name in ("pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", "requirements.txt",
-                     "requirements-dev.txt", "requirements-test.txt"):
-            if (root / name).is_file():
-                patterns += _scan_config(root / name, name)
-    seen, unique = set(), []
-    for p in patterns:
-        key = (p.kind, p.file, p.line, p.name)
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
-
-
 # -- versions and matrix evidence -------------------------------------------------------------------------
-def _version(text: str | None):
+def _version(text: str | None) -> Version | None:
     from packaging.version import InvalidVersion, Version
 
     try:
@@ -243,7 +81,7 @@ def _ordinal(text: str) -> float:
     return sum(part / 1000 ** i for i, part in enumerate(version.release)) if version else 0.0
 
 
-def _cells(matrix_results) -> list[dict]:
+def _cells(matrix_results: Iterable[MatrixCell | dict] | None) -> list[dict]:
     """Matrix results as plain dicts (MatrixCell objects, their as_dict(), or the --json file's rows)."""
     rows = []
     for cell in matrix_results or []:
@@ -307,7 +145,8 @@ def _status(package: str, versions: dict, spec: str, extra: list[str]) -> tuple[
 
 
 # -- rules ------------------------------------------------------------------------------------------------
-def advise(path, config: dict | None, installed_versions: dict | None, matrix_results=None) -> list[Advice]:
+def advise(path: Path | str, config: dict | None, installed_versions: dict | None,
+           matrix_results: Iterable[MatrixCell | dict] | None = None) -> list[Advice]:
     """Which of the suite's fixtures and settings break on the next pytest-asyncio / SQLAlchemy / httpx line.
 
     ``path``: the suite (a directory, or one conftest.py). ``config``: the recorder's ``config`` event of a
@@ -322,7 +161,7 @@ def advise(path, config: dict | None, installed_versions: dict | None, matrix_re
                                           **(installed_versions or {})}.items() if v}
     if matrix_results is None:
         try:
-            from kit.catalogue.matrix import load_matrix_cells
+            from kit.catalogue.cells import load_matrix_cells
 
             matrix_results = load_matrix_cells()
         except Exception:  # noqa: BLE001 - no store, no pandas: advise without citations
@@ -335,7 +174,7 @@ def advise(path, config: dict | None, installed_versions: dict | None, matrix_re
     for p in patterns:
         by_kind.setdefault(p.kind, []).append(p)
     ini = {p.name: p.detail for p in by_kind.get("ini_option", [])}
-    settings = {name: config.get(name) if config.get(name) is not None else ini.get(name) for name in _INI_OPTIONS}
+    settings = {name: config.get(name) if config.get(name) is not None else ini.get(name) for name in INI_OPTIONS}
     mode = (settings["asyncio_mode"] or "strict").lower()
     pa_now = _version(versions.get("pytest-asyncio"))
     advice: list[Advice] = []

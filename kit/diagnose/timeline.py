@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-__all__ = ["loop_timeline_figure"]
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from kit.diagnose.model import Diagnosis
+
+__all__ = ["loop_timeline_figure", "timeline"]
 
 
-def loop_timeline_figure(cases, findings=None, events=None, max_tests: int = 60):
+def timeline(diagnosis: Diagnosis) -> Figure:
+    """The loop timeline figure of a diagnosis (tests against the loops they ran on)."""
+    run = diagnosis.run
+    return loop_timeline_figure(run.cases if run else [], diagnosis.findings, run.events if run else None)
+
+
+def loop_timeline_figure(cases: Sequence[Any], findings: Sequence[Any] | None = None,
+                         events: Sequence[dict] | None = None, max_tests: int = 60) -> Figure:
     """Tests (in run order) against the event loops they ran on: one marker per phase, failures in red.
 
     Fixtures that ran on another loop than their test are drawn as hollow diamonds labelled with the

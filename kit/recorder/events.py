@@ -13,11 +13,12 @@ Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | tear
 ``test``     ``nodeid``, ``loops`` {phase: [loop labels]}, ``fixture_loops`` {fixture: label}, ``passed``
              {phase: seconds} for the phases that passed (a passing test writes only this event)
 ``report``   ``nodeid``, ``when`` (collect | setup | call | teardown), ``outcome`` (failed | skipped),
-             ``duration``, ``error_type``, ``message``, ``chain`` [{type, message}], ``frames`` [str]
+             ``duration``, ``error_type``, ``message``, ``chain`` [{type, message}], ``frames`` [str]; a
+             collection error has only ``nodeid``, ``when``, ``outcome``, ``error_type`` and ``message``
 ``fixture``  ``nodeid``, ``fixture``, ``scope``, ``loop``: an async fixture's setup ran on that loop
 ``pool``     ``action`` (one of :data:`POOL_ACTIONS`), ``conn``, ``loop``, ``nodeid``, ``phase``, and per
              action: ``thread`` (connect), ``created_on`` (cross-loop-checkout), ``tasks`` and ``statement``
-             (concurrent-use), ``mode`` (joined-rollback)
+             (concurrent-use), ``mode`` (joined-rollback, which has no ``conn`` or ``loop``)
 ``log``      ``nodeid``, ``phase``, ``logger``, ``level``, ``message``, ``error_type``, ``error_message``
 ``warning``  ``nodeid``, ``phase``, ``category``, ``message``
 ``end``      the session ended normally

@@ -203,12 +203,11 @@ def run_stages(names: list[str] | None, target, *, timeout: float = DEFAULT_TIME
 
 
 def _record(result: StageResult, target, config: dict) -> None:
-    from kit.run.records import RunRecord, append_records, new_run_id
+    from kit.common.versions import run_versions
     from kit.db.target import server_version
-    from kit.common.versions import collect_versions
+    from kit.run.records import RunRecord, append_records, new_run_id, test_record
 
-    versions = {**collect_versions(server_version(target)),
-                **{k: v for k, v in config.items() if k in ("pytest", "pytest-asyncio", "sqlalchemy", "asyncpg")}}
+    versions = run_versions(config, server_version(target))
     run_id = new_run_id()
     first = next((t for t in result.tests if t.outcome in ("failed", "error", "timeout")), None)
     records = [RunRecord("stage", result.stage, result.outcome, variant=result.step,
@@ -217,11 +216,9 @@ def _record(result: StageResult, target, config: dict) -> None:
                          versions=versions, target_kind=target.kind, run_id=run_id,
                          details={"as_expected": result.as_expected, "passed": result.passed,
                                   "failed": result.failed, "errored": result.errors, "missing": result.missing})]
-    records += [RunRecord("test", t.nodeid, t.outcome, variant=f"stage/{result.stage}", phase=t.phase,
-                          error_type=t.error_type, error_message=t.message, duration_s=t.duration_s,
-                          loops={"phases": t.loops, "fixtures": t.fixture_loops}, versions=versions,
-                          target_kind=target.kind, run_id=run_id,
-                          details={"suite": t.suite, "expected": t.expected, "as_expected": t.as_expected})
+    records += [test_record(t, group=f"stage/{result.stage}", versions=versions, target_kind=target.kind,
+                            run_id=run_id, details={"suite": t.suite, "expected": t.expected,
+                                                    "as_expected": t.as_expected})
                 for t in result.tests]
     append_records(records)
 

@@ -8,26 +8,29 @@ the same kit state directory, hence the same warm embedded server, otherwise).
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import fcntl
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from kit.errors import NotebookError
-from kit.run.kernel import execute_notebook, failed_cell, import_nbformat
 from kit.common.masking import mask_text
 from kit.common.paths import data_dir, notebooks_dir
-from kit.run.records import RunRecord, append_records, last_durations, new_run_id
 from kit.common.text import one_line
-from kit.report.html import NotebookResult, render_notebook, write_index, write_masked
-from kit.db.target import Target
 from kit.common.versions import collect_versions
+from kit.db.target import KIT_OWN_DATABASE_URL, Target, check_reachable
+from kit.errors import NotebookError
+from kit.report.html import NotebookResult, render_notebook, write_index, write_masked
+from kit.report.parameters import inject_parameters
+from kit.run import cancel
+from kit.run.kernel import execute_notebook, failed_cell, import_nbformat
+from kit.run.records import RunRecord, append_records, last_durations, new_run_id
 
 __all__ = ["InvestigateSummary", "investigate", "select_notebooks"]
 
@@ -68,16 +71,40 @@ def _longest_first(paths: list[Path]) -> list[Path]:
 
 
 def investigate(target: Target, out: Path, notebooks: list[str] | None = None, timeout: float = 900,
-                jobs: int = 1) -> InvestigateSummary:
+                jobs: int = 1, parameters: dict[str, object] | None = None) -> InvestigateSummary:
     """Execute the notebooks against ``target`` and write ``out/<name>.ipynb``, ``.html`` and ``index.html``.
 
     ``jobs`` notebooks run at once, each in its own kernel: they are independent (every run makes its own
-    scratch database) and spend most of their time waiting on pytest subprocesses.
+    scratch database) and spend most of their time waiting on pytest subprocesses. ``parameters``
+    (``NAME=VALUE`` text, papermill's convention) are injected after each notebook's ``parameters`` cell.
+
+    The database is checked first (a wrong password is one paragraph, not eight failed notebooks), and the
+    reports are written to a staging directory and moved into ``out`` only when every notebook has run: an
+    interrupted run leaves the previous complete set of reports as it was.
     """
     paths = select_notebooks(notebooks)
+    injected = {path: inject_parameters(path, parameters) for path in paths} if parameters else {}
+    check_reachable(target)
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out, wait=timeout * len(paths)):
-        return _investigate(target, out, paths, timeout, jobs)
+        staging = Path(tempfile.mkdtemp(prefix=".kit-partial-", dir=out))
+        try:
+            summary = _investigate(target, staging, paths, timeout, jobs, injected)
+            summary.index = _publish(staging, out, summary)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    _say_outcome(summary)
+    return summary
+
+
+def _publish(staging: Path, out: Path, summary: InvestigateSummary) -> Path:
+    """Move the finished reports into ``out`` (each file replaced atomically), the index last."""
+    for result in summary.results:
+        for attribute in ("notebook_path", "html_path"):
+            written = getattr(result, attribute)
+            if written:
+                setattr(result, attribute, str(Path(written).replace(out / Path(written).name)))
+    return (staging / "index.html").replace(out / "index.html")
 
 
 @contextlib.contextmanager
@@ -104,23 +131,28 @@ def _exclusive(out: Path, wait: float):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _investigate(target: Target, out: Path, paths: list[Path], timeout: float, jobs: int) -> InvestigateSummary:
+def _investigate(target: Target, out: Path, paths: list[Path], timeout: float, jobs: int,
+                 injected: dict[Path, object]) -> InvestigateSummary:
     nbformat = import_nbformat()
     os.environ["KIT_DATA_DIR"] = str(data_dir())
     if target.kind == "url":
         os.environ["DATABASE_URL"] = target.url
-    context = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "target_kind": target.kind,
+        os.environ.pop(KIT_OWN_DATABASE_URL, None)  # the user's URL: a suite diagnosed in a notebook may use it
+    context = {"started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "target_kind": target.kind,
                "target": target.masked, "versions": collect_versions()}
     summary, run_id = InvestigateSummary(), new_run_id()
     lock, finished = threading.Lock(), [0]
-    print(f"kit investigate: {len(paths)} notebook(s) against {target.masked} ({target.kind}) -> {out}/, "
-          f"{jobs} at a time", flush=True)
+    print(f"kit investigate: {len(paths)} notebook(s) against {target.masked} ({target.kind}) -> "
+          f"{out.parent}/, {jobs} at a time", flush=True)
+    began = time.monotonic()
 
     def one(path: Path) -> NotebookResult:
         print(f"  started {path.stem}", flush=True)
         started = time.monotonic()
-        notebook = nbformat.read(path, as_version=4)
+        notebook = injected.get(path) or nbformat.read(path, as_version=4)
         error = execute_notebook(notebook, path.parent, timeout)
+        if cancel.interrupted():
+            raise KeyboardInterrupt  # a killed kernel is no result: write nothing for it
         cell, cell_error = failed_cell(notebook)
         result = NotebookResult(path.stem, error is None and cell is None, round(time.monotonic() - started, 2),
                                 cell, mask_text(error or cell_error))
@@ -136,13 +168,17 @@ def _investigate(target: Target, out: Path, paths: list[Path], timeout: float, j
                                       details={"failed_cell": cell})])
         return result
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {path: pool.submit(one, path) for path in _longest_first(paths)}
-        summary.results = [futures[path].result() for path in paths]  # index order = notebook order
+    order = _longest_first(paths)
+    by_path = dict(zip(order, cancel.run_all(one, order, jobs)))
+    summary.results = [by_path[path] for path in paths]  # index order = notebook order
+    context["wall_s"] = round(time.monotonic() - began, 1)
     summary.index = write_index(summary.results, context, out / "index.html")
+    return summary
+
+
+def _say_outcome(summary: InvestigateSummary) -> None:
     failed = [r for r in summary.results if not r.ok]
     print(f"reports: {summary.index}  ({len(summary.results) - len(failed)} passed, {len(failed)} failed)")
     for r in failed:
         print(f"kit: notebook {r.name} failed at cell {r.failed_cell}: {one_line(r.error)} "
               f"(the report {r.html_path} shows the whole error)", file=sys.stderr)
-    return summary

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["probe_figure", "catalogue_heatmap", "durations_figure", "road_to_green"]
 
 
-def probe_figure(result, history=None):
+def probe_figure(result: Any, history: Any = None) -> Figure:
     """Left: time of each connectivity check. Right: query latency (p50/p95) of this and earlier probes."""
     import matplotlib.pyplot as plt
 
@@ -39,7 +45,7 @@ def probe_figure(result, history=None):
 OUTCOME_COLOURS = {"passed": "#2da44e", "failed": "#cf222e", "error": "#bc4c00", "timeout": "#8250df"}
 
 
-def catalogue_heatmap(results):
+def catalogue_heatmap(results: Sequence[Any]) -> Figure:
     """Entry x variant, coloured by outcome, marked ✓ where the variant behaved as the catalogue says."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
@@ -69,7 +75,7 @@ def catalogue_heatmap(results):
     return fig
 
 
-def durations_figure(results):
+def durations_figure(results: Sequence[Any]) -> Figure:
     """Wall time of each variant's pytest run (broken and fixed side by side)."""
     import matplotlib.pyplot as plt
 
@@ -92,7 +98,7 @@ def durations_figure(results):
 SUITE_COLOURS = {"auth": "#0969da", "business": "#bf8700", "coaching": "#8250df"}
 
 
-def road_to_green(results):
+def road_to_green(results: Sequence[Any]) -> Figure:
     """Left: passing tests per stage, stacked by suite, over the tests that ran. Right: time per stage."""
     import matplotlib.pyplot as plt
 
@@ -120,7 +126,7 @@ def road_to_green(results):
     return fig
 
 
-def matrix_heatmap(cells, title: str | None = None):
+def matrix_heatmap(cells: Sequence[Any], title: str | None = None) -> Figure:
     """Entry x version pair, one panel per variant, coloured by outcome; ✓ where the cell behaved as its entry
     declares for those versions, ✗ where not. ``cells``: ``kit.catalogue.matrix`` cells or their JSON rows."""
     import matplotlib.pyplot as plt

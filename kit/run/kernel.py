@@ -11,12 +11,19 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+from kit.run import cancel
 
 __all__ = ["execute_notebook", "failed_cell", "import_nbformat", "notebook_from_cells"]
 
 
 @functools.cache
-def import_nbformat():
+def import_nbformat() -> ModuleType:
     """``import nbformat`` (call it before nbclient or nbconvert), without a 2.5 s detour kit never uses.
 
     nbformat validates with jsonschema, whose format checkers import ``rfc3987_syntax`` when it is installed
@@ -35,7 +42,8 @@ def import_nbformat():
     return nbformat
 
 
-def execute_notebook(notebook, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> str | None:
+def execute_notebook(notebook: NotebookNode, cwd: Path, timeout: float,
+                     env: dict[str, str] | None = None) -> str | None:
     """Execute ``notebook`` in place; return None, or why execution stopped before the end.
 
     A failing cell leaves its error output in the notebook (see :func:`failed_cell`); timeouts and dead
@@ -52,7 +60,16 @@ def execute_notebook(notebook, cwd: Path, timeout: float, env: dict[str, str] | 
         client = NotebookClient(notebook, km=manager, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(cwd)}}, shutdown_kernel="immediate")
         client.owns_km = True  # so nbclient shuts the kernel down when the notebook ends
+        kernel_group: list[int] = []
+
+        def started(**_: object) -> None:  # nbclient hook: the kernel runs, no cell has yet
+            kernel_group.append(os.getpgid(manager.provisioner.process.pid))
+            cancel.add(kernel_group[0])
+
+        client.on_notebook_start = started
         try:
+            if cancel.interrupted():
+                return "kit was interrupted"
             client.execute(env={**os.environ, **(env or {})})
         except CellTimeoutError:
             return f"a cell ran longer than {timeout:.0f} s"
@@ -60,10 +77,13 @@ def execute_notebook(notebook, cwd: Path, timeout: float, env: dict[str, str] | 
             return f"the kernel died ({exc})"
         except CellExecutionError:
             return None  # the error output is in the notebook
-    return None
+        finally:
+            for group in kernel_group:
+                cancel.discard(group)
+    return "kit was interrupted" if cancel.interrupted() else None
 
 
-def failed_cell(notebook) -> tuple[int | None, str | None]:
+def failed_cell(notebook: NotebookNode) -> tuple[int | None, str | None]:
     """Index and ``Name: message`` of the first cell with an error output."""
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
@@ -72,7 +92,7 @@ def failed_cell(notebook) -> tuple[int | None, str | None]:
     return None, None
 
 
-def notebook_from_cells(source: str):
+def notebook_from_cells(source: str) -> NotebookNode:
     """A notebook from a ``# %%``-separated script (how the catalogue's notebook entries are written)."""
     import_nbformat()
     from nbformat.v4 import new_code_cell, new_notebook

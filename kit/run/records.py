@@ -19,14 +19,15 @@ import json
 import os
 import uuid
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
-from kit.errors import RecordsError
 from kit.common.masking import mask_text
 from kit.common.paths import data_dir
+from kit.errors import RecordsError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,7 +46,7 @@ def new_run_id() -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kit.recorder import events
-from kit.run import forkserver
 from kit.common.masking import mask_text
+from kit.recorder import events
+from kit.run import cancel, forkserver
 
 __all__ = ["CaseResult", "PytestRun", "run_pytest", "parse_events", "overall_outcome"]
 
@@ -150,12 +150,13 @@ def run_pytest(
                 process = subprocess.Popen([interpreter, "-m", "pytest", *pytest_args, *args], cwd=cwd or project,
                                            env=run_env, stdin=subprocess.DEVNULL, stdout=output,
                                            stderr=subprocess.STDOUT, preexec_fn=forkserver.own_group_dies_with_parent)
-            try:
-                exit_code: int | None = process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _dump_and_kill(process)
-                exit_code = None
+            with cancel.running_group(process.pid):  # its own group: Ctrl-C of kit kills it (kit.run.cancel)
+                try:
+                    exit_code: int | None = process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    _dump_and_kill(process)
+                    exit_code = None
         duration = time.monotonic() - started
         cases, events, config = parse_events(record.read_text(errors="replace").splitlines()
                                              if record.exists() else [])

@@ -30,7 +30,7 @@ class Business(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
 
-    offers: Mapped[list["Offer"]] = relationship(
+    offers: Mapped[list[Offer]] = relationship(
         back_populates="business", cascade="all, delete-orphan", order_by="Offer.id", lazy="selectin"
     )
 
@@ -56,7 +56,7 @@ class CoachingSession(Base):
     plan: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    goals: Mapped[list["Goal"]] = relationship(
+    goals: Mapped[list[Goal]] = relationship(
         back_populates="session", cascade="all, delete-orphan", order_by="Goal.id", lazy="selectin"
     )
 

@@ -24,7 +24,7 @@ class Settings:
     offers_cache_ttl_s: int
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ.get
         return cls(
             database_url=env("DATABASE_URL", DEFAULT_DATABASE_URL),

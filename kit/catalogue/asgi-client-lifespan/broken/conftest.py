@@ -1,7 +1,6 @@
 import pytest_asyncio
-from httpx import ASGITransport, AsyncClient
-
 from app import app
+from httpx import ASGITransport, AsyncClient
 
 
 @pytest_asyncio.fixture

@@ -1,10 +1,9 @@
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from scenario_db import DATABASE_URL, Base, User
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-
-from scenario_db import DATABASE_URL, Base, User
 
 
 @asynccontextmanager

@@ -1,8 +1,7 @@
 import pytest_asyncio
+from app import app
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
-
-from app import app
 
 
 @pytest_asyncio.fixture

@@ -1,7 +1,6 @@
+from scenario_db import User
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from scenario_db import User
 
 
 async def register(session: AsyncSession, email: str) -> dict:

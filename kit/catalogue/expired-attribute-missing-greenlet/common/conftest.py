@@ -1,5 +1,4 @@
 import pytest_asyncio
-
 from db import Session, engine
 from scenario_db import Base
 

@@ -1,5 +1,4 @@
 import pytest
-
 from app import find_user, register
 from scenario_db import User
 

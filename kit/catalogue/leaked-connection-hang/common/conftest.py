@@ -1,7 +1,6 @@
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-
 from scenario_db import DATABASE_URL, Base
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 
 # A clean schema for every test: created at setup, dropped at teardown.

@@ -1,5 +1,4 @@
 import pytest
-
 from users import UserNotFound, change_email, register
 
 

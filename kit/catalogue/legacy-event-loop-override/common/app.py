@@ -1,9 +1,8 @@
 """The application's data layer: one pooled engine, created at import."""
 
+from scenario_db import DATABASE_URL, User
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-
-from scenario_db import DATABASE_URL, User
 
 engine = create_async_engine(DATABASE_URL)
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)

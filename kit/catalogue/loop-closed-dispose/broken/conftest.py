@@ -1,11 +1,9 @@
 import asyncio
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from scenario_db import DATABASE_URL, Base
-
 from app.db import engine
+from scenario_db import DATABASE_URL, Base
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 async def create_tables():

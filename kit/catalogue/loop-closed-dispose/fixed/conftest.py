@@ -1,9 +1,7 @@
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from scenario_db import DATABASE_URL, Base
-
 from app.db import engine
+from scenario_db import DATABASE_URL, Base
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 async def create_tables():

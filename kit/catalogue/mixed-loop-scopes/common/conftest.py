@@ -1,8 +1,7 @@
 import pytest_asyncio
+from scenario_db import DATABASE_URL, Base, User
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-
-from scenario_db import DATABASE_URL, Base, User
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

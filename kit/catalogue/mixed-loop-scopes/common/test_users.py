@@ -1,6 +1,5 @@
-from sqlalchemy import func, select
-
 from scenario_db import User
+from sqlalchemy import func, select
 
 
 async def test_add_user(db_session):

@@ -1,9 +1,8 @@
 import asyncio
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from scenario_db import DATABASE_URL, Base
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,7 +1,6 @@
+from scenario_db import User
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from scenario_db import User
 
 
 async def register(session: AsyncSession, email: str) -> User | None:

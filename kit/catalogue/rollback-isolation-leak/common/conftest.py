@@ -1,8 +1,7 @@
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from isolation import session_for_test
 from scenario_db import DATABASE_URL, Base, User
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -1,8 +1,7 @@
 import pytest
-from sqlalchemy import func, select
-
 from app import register
 from scenario_db import User
+from sqlalchemy import func, select
 
 
 async def emails(session) -> list[str]:

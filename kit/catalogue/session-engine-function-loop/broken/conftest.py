@@ -1,7 +1,6 @@
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from scenario_db import DATABASE_URL, Base
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 # No loop_scope: with asyncio_default_fixture_loop_scope unset this fixture runs on the session loop,

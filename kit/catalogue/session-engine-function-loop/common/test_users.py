@@ -1,7 +1,6 @@
+from scenario_db import User
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from scenario_db import User
 
 
 async def test_add_user(engine):

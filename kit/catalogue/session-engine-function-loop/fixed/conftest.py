@@ -1,7 +1,6 @@
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from scenario_db import DATABASE_URL, Base
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

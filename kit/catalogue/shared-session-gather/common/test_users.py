@@ -1,6 +1,5 @@
-from sqlalchemy import func, select
-
 from scenario_db import User
+from sqlalchemy import func, select
 from users import register_all
 
 

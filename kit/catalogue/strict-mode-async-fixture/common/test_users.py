@@ -1,7 +1,6 @@
 import pytest
-from sqlalchemy import func, select
-
 from scenario_db import User
+from sqlalchemy import func, select
 
 
 @pytest.mark.asyncio

@@ -2,7 +2,6 @@ import asyncio
 
 import asyncpg
 import pytest_asyncio
-
 from db import engine
 from scenario_db import DATABASE_URL, Base
 

@@ -1,8 +1,7 @@
 import pytest
+from scenario_db import User
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from scenario_db import User
 
 
 async def count_users(engine) -> int:

@@ -1,8 +1,7 @@
 import pytest
-from fastapi.testclient import TestClient
-
 from app import app
 from db import get_session  # noqa: F401 - what the routes depend on, shadowed below
+from fastapi.testclient import TestClient
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
+from db import get_session
 from fastapi import Depends, FastAPI
+from scenario_db import User
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from db import get_session
-from scenario_db import User
 
 app = FastAPI()
 

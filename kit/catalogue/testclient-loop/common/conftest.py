@@ -1,8 +1,7 @@
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from db import engine
 from scenario_db import Base, User
+from sqlalchemy.ext.asyncio import AsyncSession
 
 pytest_plugins = ["client_fixture"]  # the HTTP client fixture lives in client_fixture.py
 

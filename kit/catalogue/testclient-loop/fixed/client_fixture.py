@@ -1,8 +1,7 @@
 import pytest_asyncio
-from httpx import ASGITransport, AsyncClient
-
 from app import app
 from db import get_session
+from httpx import ASGITransport, AsyncClient
 
 
 @pytest_asyncio.fixture

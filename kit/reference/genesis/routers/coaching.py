@@ -12,7 +12,11 @@ from kit.reference.genesis.deps import CurrentUser, SessionDep
 from kit.reference.genesis.models import CoachingSession, Goal, User
 from kit.reference.genesis.orchestrator import Orchestrator, OrchestratorError, get_orchestrator
 from kit.reference.genesis.schemas import (
-    CoachingSessionCreate, CoachingSessionOut, GoalCreate, GoalOut, GoalUpdate,
+    CoachingSessionCreate,
+    CoachingSessionOut,
+    GoalCreate,
+    GoalOut,
+    GoalUpdate,
 )
 from kit.reference.genesis.settings import get_settings
 

@@ -1,8 +1,7 @@
 """The application's database module: one pooled engine, created at import."""
 
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-
 from scenario_db import DATABASE_URL
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 engine = create_async_engine(DATABASE_URL)
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)

@@ -1,6 +1,5 @@
-from sqlalchemy import func, select
-
 from scenario_db import User
+from sqlalchemy import func, select
 
 from app.db import SessionLocal
 

@@ -1,0 +1,152 @@
+"""The evidence a recorded run holds, indexed once per classification, and the texts the rules match.
+
+The rules read what the recorder saw, not just the exception text, because five catalogue entries share the
+same "attached to a different loop" error: the loop a pooled connection was opened on (and by which fixture,
+in which thread), the loop that checked it out, the pytest-asyncio configuration, fixture scopes, logs and
+warnings. :class:`Evidence` turns the run's event list (:mod:`kit.recorder.events`) into those lookups; the
+one thing the recorder cannot see, an ``event_loop`` fixture pytest-asyncio ignores, comes from the suite's
+source through :mod:`kit.diagnose.scan`, read only when a rule asks for it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kit.common.text import one_line
+from kit.diagnose.scan import event_loop_overrides
+from kit.recorder.events import (
+    CONCURRENT_USE,
+    CONNECT,
+    CROSS_LOOP_CHECKOUT,
+    FIXTURE,
+    JOINED_ROLLBACK,
+    LOG,
+    POOL,
+    WARNING,
+)
+from kit.run.runner import CaseResult, PytestRun
+
+__all__ = ["DIFFERENT_LOOP", "BUSY", "LOOP_CLOSED", "NEVER_RETRIEVED", "SCOPE_MISMATCH", "STRICT", "CONCURRENT",
+           "GREENLET", "LIFESPAN", "TERMINATED", "DEASSOCIATED", "Evidence", "short", "texts", "config_line",
+           "raw_evidence", "case_of"]
+
+# -- the messages each entry shows ----------------------------------------------------------------------
+DIFFERENT_LOOP = re.compile(r"attached to a different loop|different event loop|is bound to a different event loop")
+BUSY = re.compile(r"another operation is in progress")
+LOOP_CLOSED = re.compile(r"Event loop is closed")
+NEVER_RETRIEVED = re.compile(r"never retrieved|unknown protocol state")
+SCOPE_MISMATCH = re.compile(r"ScopeMismatch.*_(function|class|module|package|session)_scoped_runner", re.S)
+STRICT = re.compile(r"requested an async fixture|'async_generator' object has no attribute|'coroutine' object has no "
+                    r"attribute|async def functions are not natively supported")
+CONCURRENT = re.compile(r"concurrent operations are not permitted|provisioning a new connection|Session is already "
+                        r"flushing|can't be called here; "
+                        r"method '\w+\(\)' is already in progress|not currently supported within the execution stage")
+GREENLET = re.compile(r"greenlet_spawn has not been called|requires that the Python 'greenlet' library")
+LIFESPAN = re.compile(r"'State' object has no attribute|unexpected keyword argument 'app'")
+TERMINATED = re.compile(r"connection is closed|connection was closed in the middle of operation|"
+                        r"terminating connection due to administrator command")
+DEASSOCIATED = re.compile(r"transaction already deassociated from connection")
+
+_SCOPE_ORDER = {"session": 0, "package": 1, "module": 2, "class": 3, "function": 4}
+
+
+def short(error_type: str | None) -> str:
+    """``sqlalchemy.exc.InterfaceError`` -> ``InterfaceError``."""
+    return (error_type or "").rsplit(".", 1)[-1]
+
+
+def texts(case: CaseResult) -> str:
+    """The case's first error and its exception chain, as one searchable text (later phases' errors, such as
+    a teardown failing on the same busy connection, are fallout of the first and must not decide its cause)."""
+    parts = [f"{case.error_type}: {case.message}"]
+    parts += [f"{c.get('type')}: {c.get('message')}" for c in case.chain]
+    return "\n".join(p for p in parts if p)
+
+
+def config_line(config: dict) -> str:
+    """The pytest-asyncio settings in force, as one evidence line (unset ones said so: that is often the cause)."""
+    def show(key: str) -> str:
+        return config.get(key) or "unset"
+
+    return (f"pytest-asyncio {config.get('pytest-asyncio') or '?'}: mode={show('asyncio_mode')}, "
+            f"asyncio_default_fixture_loop_scope={show('asyncio_default_fixture_loop_scope')}, "
+            f"asyncio_default_test_loop_scope={show('asyncio_default_test_loop_scope')}")
+
+
+def raw_evidence(case: CaseResult) -> list[str]:
+    """What an unknown failure shows: its error, what caused it, and where it was raised."""
+    lines = [f"{case.error_type or 'error'} at {case.phase or '?'}: {one_line(case.message, 200)}"]
+    lines += [f"caused by {c.get('type')}: {one_line(c.get('message'), 160)}" for c in case.chain[:2]]
+    if case.frames:
+        lines.append("frames: " + " > ".join(case.frames[-3:]))
+    return lines
+
+
+def case_of(run: PytestRun, nodeid: str) -> CaseResult:
+    """The run's case for ``nodeid`` (an empty one when the evidence names a test that left no result)."""
+    return next((c for c in run.cases if c.nodeid == nodeid), CaseResult(nodeid))
+
+
+@dataclass
+class Evidence:
+    """Indexes over a run's events, built once per classification (:meth:`of`)."""
+
+    run: PytestRun
+    project: Path | None = None                        # the suite's directory, for its source
+    connects: dict = field(default_factory=dict)       # conn -> connect event
+    cross: list = field(default_factory=list)          # cross-loop-checkout events
+    concurrent: list = field(default_factory=list)
+    joined_rollbacks: list = field(default_factory=list)
+    fixtures: list = field(default_factory=list)       # fixture events
+    logs: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    _overrides: list[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, run: PytestRun, project: Path | None = None) -> Evidence:
+        found = cls(run, project)
+        for event in run.events:
+            kind, action = event.get("event"), event.get("action")
+            if kind == POOL and action == CONNECT:
+                found.connects.setdefault(str(event.get("conn")), event)
+            elif kind == POOL and action == CROSS_LOOP_CHECKOUT:
+                found.cross.append(event)
+            elif kind == POOL and action == CONCURRENT_USE:
+                found.concurrent.append(event)
+            elif kind == POOL and action == JOINED_ROLLBACK and event.get("phase") in ("setup", "call"):
+                found.joined_rollbacks.append(event)
+            elif kind == FIXTURE:
+                found.fixtures.append(event)
+            elif kind == LOG:
+                found.logs.append(event)
+            elif kind == WARNING:
+                found.warnings.append(event)
+        return found
+
+    @property
+    def event_loop_overrides(self) -> list[str]:
+        """Where the suite defines an ``event_loop`` fixture (``conftest.py:12``); read once, when first asked."""
+        if self._overrides is None:
+            self._overrides = event_loop_overrides(self.project)
+        return self._overrides
+
+    def fixture_on(self, loop: str, nodeid: str | None = None) -> dict | None:
+        """The widest-scoped fixture that ran on ``loop`` (preferring those of ``nodeid``)."""
+        candidates = [f for f in self.fixtures if f.get("loop") == loop]
+        candidates.sort(key=lambda f: (f.get("nodeid") != nodeid, _SCOPE_ORDER.get(f.get("scope"), 5)))
+        return candidates[0] if candidates else None
+
+    def scope_of(self, fixture: str) -> str | None:
+        return next((f.get("scope") for f in self.fixtures if f.get("fixture") == fixture), None)
+
+    def concurrency_lines(self, case: CaseResult) -> list[str]:
+        """The recorder's sightings of one connection used by two tasks at once during ``case``."""
+        return [f"connection used by tasks {' and '.join(e.get('tasks') or [])} at once ({e.get('phase')}): "
+                f"{one_line(e.get('statement'), 80)}" for e in self.concurrent if e.get("nodeid") == case.nodeid][:2]
+
+    def concurrency_warnings(self, case: CaseResult) -> list[str]:
+        """SQLAlchemy's warning that a session refused concurrent use, during ``case``."""
+        return [f"{w.get('category')}: {one_line(w.get('message'), 110)}" for w in self.warnings
+                if w.get("nodeid") == case.nodeid and CONCURRENT.search(w.get("message") or "")][:1]

@@ -1,0 +1,84 @@
+"""What ``kit diagnose`` concludes: one :class:`Finding` per problem, gathered in a :class:`Diagnosis`.
+
+These are plain records, so the CLI (``--json``), the HTML page, the notebook and the tests all read the same
+fields. A finding's ``cause`` is a catalogue id, or :data:`UNKNOWN` with the raw error: kit never forces a
+failure into an entry it does not match. A failure that an earlier one caused is ``secondary`` and names its
+``root``, so the report leads with the few causes and not with the dozens of failures they produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kit.diagnose.advisor import Advice
+    from kit.run.runner import CaseResult, PytestRun
+
+__all__ = ["UNKNOWN", "Finding", "Diagnosis", "new_finding", "fix_for"]
+
+UNKNOWN = "unknown"
+_UNKNOWN_FIX = ("kit cannot match this failure to a catalogue entry. Read the error and its frames below; "
+                "`kit scenarios list` shows the conflicts kit knows, and the first failing test usually shows the "
+                "cause.")
+
+
+@dataclass
+class Finding:
+    """One problem: a failing test (or a silent one in a passing test, or a logged-only error)."""
+
+    nodeid: str
+    phase: str
+    cause: str                       # catalogue id or "unknown"
+    secondary: bool
+    error_type: str | None
+    message: str | None
+    evidence: list[str] = field(default_factory=list)
+    fix: str = ""
+    root: str | None = None          # for a secondary: the nodeid of the root finding
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        if not self.secondary:
+            data.pop("root")
+        return data
+
+
+@dataclass
+class Diagnosis:
+    """A suite's run and everything found in it; ``as_dict()`` is the ``kit diagnose --json`` document."""
+
+    suite: str
+    passed: int
+    failed: int
+    errors: int
+    config: dict
+    findings: list[Finding]
+    run: PytestRun | None = field(default=None, repr=False)
+    database_gone: str | None = None   # set when the server stopped answering during the run
+    advice: list[Advice] = field(default_factory=list)  # what breaks on the next release lines
+
+    @property
+    def roots(self) -> list[Finding]:
+        return [f for f in self.findings if not f.secondary]
+
+    def as_dict(self) -> dict:
+        return {"suite": self.suite, "passed": self.passed, "failed": self.failed, "errors": self.errors,
+                "config": self.config, "findings": [f.as_dict() for f in self.findings],
+                "advice": [a.as_dict() for a in self.advice]}
+
+
+def fix_for(cause: str) -> str:
+    """The fix to print for a cause: the catalogue entry's own, on one line."""
+    if cause == UNKNOWN:
+        return _UNKNOWN_FIX
+    from kit.catalogue.scenario import get_scenario
+
+    return " ".join(get_scenario(cause).fix.split())
+
+
+def new_finding(case: CaseResult, cause: str, evidence: list[str], *, phase: str | None = None,
+                root: str | None = None) -> Finding:
+    """The finding for ``case``: secondary exactly when it has a ``root``, with the cause's fix filled in."""
+    return Finding(case.nodeid, phase or case.phase or "call", cause, root is not None, case.error_type,
+                   case.message, evidence, fix_for(cause), root)

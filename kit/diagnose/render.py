@@ -1,0 +1,80 @@
+"""A diagnosis as text: the terminal report (:func:`render_text`) and a notebook table (:func:`findings_frame`).
+
+The report leads with causes, not failures: each root with its error, the two evidence lines that decided it
+and its fix, its fallout listed under it in one line each. Unknown roots of the same error type are folded
+into one, so a suite with forty identical failures still reads in a screen.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+from kit.common.text import one_line
+from kit.diagnose.advisor import render_advice
+from kit.diagnose.evidence import config_line, short
+from kit.diagnose.model import UNKNOWN, Diagnosis
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["render_text", "findings_frame"]
+
+
+def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
+    """The terminal report: counts, then each root with its evidence and fix, its fallout listed under it."""
+    def wrap(text: str, first: str, rest: str, lines: int | None = None) -> list[str]:
+        return textwrap.wrap(" ".join((text or "").split()), width, initial_indent=first, subsequent_indent=rest,
+                             max_lines=lines, placeholder=" …") or [first.rstrip()]
+
+    config = diagnosis.config
+    out = [f"kit diagnose: {diagnosis.suite}",
+           *wrap(f"{config_line(config)}; pytest {config.get('pytest') or '?'}, SQLAlchemy "
+                 f"{config.get('sqlalchemy') or '?'}, asyncpg {config.get('asyncpg') or '?'}", "  ", "    "),
+           f"  tests: {diagnosis.passed} passed, {diagnosis.failed} failed, {diagnosis.errors} errors; "
+           f"{len(diagnosis.findings)} finding(s), {len(diagnosis.roots)} root cause(s)"]
+    if not diagnosis.findings:
+        out.append("\nNo findings: nothing in this run points at a loop, session or isolation problem.")
+        return "\n".join(out + _advice_lines(diagnosis))
+    shown_unknown: dict[str, int] = {}
+    for root in diagnosis.roots:
+        if root.cause == UNKNOWN and short(root.error_type) in shown_unknown:
+            shown_unknown[short(root.error_type)] += 1
+            out.append(f"      + {root.nodeid} [{root.phase}]: the same {short(root.error_type)}")
+            continue
+        if root.cause == UNKNOWN:
+            shown_unknown[short(root.error_type)] = 1
+        kind = "unknown cause (not in kit's catalogue)" if root.cause == UNKNOWN else root.cause
+        out += ["", f"ROOT  {root.nodeid}  [{root.phase}]  {kind}"]
+        if root.error_type or root.message:
+            out += wrap(f"{short(root.error_type) or 'error'}: {_headline(root.message)}", "      ", "        ", 2)
+        for item in root.evidence[:2]:
+            out += wrap(item, "      evidence: ", "                ", 2)
+        out += wrap(root.fix, "      fix: ", "           ")
+        children = [f for f in diagnosis.findings if f.secondary and f.root == root.nodeid]
+        for child in children:
+            head = f"      └ secondary: {child.nodeid} [{child.phase}] {short(child.error_type) or 'error'}: "
+            out.append(head + one_line(child.message, max(30, width - len(head))))
+            out.append("          " + one_line(child.evidence[-1] if child.evidence else "", width - 10))
+    return "\n".join(out + _advice_lines(diagnosis))
+
+
+def _advice_lines(diagnosis: Diagnosis) -> list[str]:
+    return ["", render_advice(diagnosis.advice)] if diagnosis.advice else []
+
+
+def _headline(message: str | None) -> str:
+    """The telling part of a long message: asyncio's different-loop error starts with the whole task repr."""
+    text = message or ""
+    at = text.find(" got Future ")
+    return "Task <…>" + text[at:] if at > 0 and len(text) > 160 else text
+
+
+def findings_frame(diagnosis: Diagnosis) -> pd.DataFrame:
+    """The findings as a pandas DataFrame (one row each), for notebooks."""
+    import pandas as pd
+
+    rows = [{"test": f.nodeid, "phase": f.phase, "cause": f.cause, "secondary": f.secondary,
+             "root": f.root or "", "error": f"{short(f.error_type)}: {one_line(f.message, 90)}" if f.error_type else "",
+             "evidence": one_line(f.evidence[0] if f.evidence else "", 140)} for f in diagnosis.findings]
+    return pd.DataFrame(rows, columns=["test", "phase", "cause", "secondary", "root", "error", "evidence"])

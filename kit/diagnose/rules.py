@@ -1,0 +1,209 @@
+"""Root causes: the catalogue entry a failure shows by itself, and the problems a passing test hides.
+
+A rule returns ``(cause, evidence lines)``. Most rules match the error text; the "attached to a different
+loop" error needs more, because five entries raise it (:func:`loop_cause` tells them apart from the pool,
+fixture and configuration evidence). A failure no rule claims is left to :mod:`kit.diagnose.fallout`, which
+decides whether an earlier root explains it or it stays ``unknown``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kit.common.text import one_line
+from kit.diagnose.evidence import (
+    BUSY,
+    CONCURRENT,
+    DEASSOCIATED,
+    DIFFERENT_LOOP,
+    GREENLET,
+    LIFESPAN,
+    LOOP_CLOSED,
+    SCOPE_MISMATCH,
+    STRICT,
+    TERMINATED,
+    Evidence,
+    case_of,
+    config_line,
+    short,
+    texts,
+)
+from kit.diagnose.model import UNKNOWN, Finding, new_finding
+from kit.run.runner import CaseResult, PytestRun
+
+__all__ = ["LOOP_CAUSES", "root_rule", "loop_cause", "timeout_cause", "hung_phase", "rollback_leak",
+           "silent_concurrency"]
+
+Rule = tuple[str, list[str]]
+
+# The entries whose failure is "a different loop": fallout (busy connections, logged errors) points to them.
+LOOP_CAUSES = frozenset({"module-engine-per-test-loop", "session-engine-function-loop", "mixed-loop-scopes",
+                         "legacy-event-loop-override", "testclient-loop"})
+_WIDE_SCOPES = ("session", "package", "module", "class")
+
+
+def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
+    """The catalogue entry a failing case shows by itself, or None (secondary or unknown: decided later)."""
+    text, config = texts(case), ev.run.config
+    if case.outcome == "timeout":
+        return timeout_cause(case, ev.run)
+    if SCOPE_MISMATCH.search(text):
+        stack = re.findall(r"^\S+:\d+:\s+def \w+\(.*?\)", case.message or "", re.M)
+        return "fixture-loop-scope-mismatch", [
+            "ScopeMismatch on pytest-asyncio's loop runner: a wider-scoped async fixture was asked to run on the "
+            "function-scoped loop", *(f"requesting fixture: {line}" for line in stack[:2]), config_line(config)]
+    if STRICT.search(text):
+        return "strict-mode-async-fixture", [
+            f"pytest-asyncio mode={config.get('asyncio_mode') or 'strict (default)'}: an async fixture or test "
+            "was left to pytest, which cannot run it", one_line(case.message, 160)]
+    if DIFFERENT_LOOP.search(text):
+        return loop_cause(case, ev)
+    if LOOP_CLOSED.search(text):
+        return "loop-closed-dispose", [
+            "a connection was closed after the loop it was opened on had closed (asyncio.run() or a sync "
+            "fixture disposing an engine used on pytest-asyncio's loop)",
+            *(f"at {frame}" for frame in case.frames[-1:])]
+    if CONCURRENT.search(text):
+        return "shared-session-gather", [
+            "the session's own state machine refused a second operation while one was in progress: one "
+            "AsyncSession used by concurrent tasks", *ev.concurrency_lines(case), *ev.concurrency_warnings(case)]
+    if BUSY.search(text) and (any(e.get("nodeid") == case.nodeid for e in ev.concurrent)
+                              or ev.concurrency_warnings(case)):
+        return "shared-session-gather", [
+            "the connection was busy with another task's statement, in a run on one event loop",
+            *ev.concurrency_lines(case), *ev.concurrency_warnings(case)]
+    if GREENLET.search(text):
+        return "expired-attribute-missing-greenlet", [
+            "SQLAlchemy tried to load an attribute with I/O outside await (an expired or lazy attribute)",
+            *(f"at {frame}" for frame in case.frames[-1:])]
+    if LIFESPAN.search(text):
+        return "asgi-client-lifespan", [
+            "the app's startup state is missing: httpx's ASGITransport does not run the lifespan"
+            if "State" in text else "httpx 0.28 removed AsyncClient(app=...): use ASGITransport"]
+    if TERMINATED.search(text) and not any(e.get("nodeid") == case.nodeid for e in ev.cross):
+        return "terminated-connection", [
+            "a pooled connection was already closed on the server side when this test checked it out "
+            "(no event-loop mismatch on it)", one_line(case.message, 160)]
+    if short(case.error_type) == "timeout":
+        return timeout_cause(case, ev.run)
+    return None
+
+
+# -- different-loop failures: which of the five entries ------------------------------------------------
+def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
+    """Which of the five different-loop entries: who opened the connection (thread, fixture scope), the
+    loop scopes in force, and whether the suite relies on an ``event_loop`` override pytest-asyncio ignores."""
+    config = ev.run.config
+    evidence: list[str] = []
+    crossing = next((e for e in ev.cross if e.get("nodeid") == case.nodeid and e.get("phase") == case.phase),
+                    next((e for e in ev.cross if e.get("nodeid") == case.nodeid), None))
+    test_loop = (case.loops.get(case.phase or "call") or case.loops.get("call") or [None])[-1]
+    created = owner = None
+    if crossing is not None:
+        created = crossing.get("created_on")
+        connect = ev.connects.get(str(crossing.get("conn")), {})
+        where = f"{connect.get('phase') or '?'} of {connect.get('nodeid') or 'outside any test'}"
+        evidence.append(f"pool: a connection opened on {created} ({where}) was checked out on {crossing.get('loop')} "
+                        f"({crossing.get('phase')} of {case.nodeid})")
+        thread = connect.get("thread")
+        if thread and thread != "MainThread":
+            evidence.append(f"that connection was opened in thread '{thread}', on that thread's own event loop "
+                            "(a sync TestClient runs the app on a portal thread)")
+            return "testclient-loop", evidence
+        owner = ev.fixture_on(created, connect.get("nodeid"))
+    else:
+        # No pool evidence (raw asyncpg, or the failure was before any checkout): compare fixture and test loops.
+        for name, loop in case.fixture_loops.items():
+            if test_loop and loop != test_loop:
+                created, owner = loop, {"fixture": name, "scope": ev.scope_of(name), "loop": loop}
+                break
+    if owner is not None and owner.get("scope") in _WIDE_SCOPES:
+        evidence.append(f"fixture '{owner['fixture']}' ({owner.get('scope')} scope) ran on {created}; "
+                        f"{case.nodeid} ran its {case.phase} on {crossing.get('loop') if crossing else test_loop}")
+        evidence.append(config_line(config))
+        evidence += [f"also: {place} defines an event_loop fixture, which pytest-asyncio "
+                     f"{config.get('pytest-asyncio') or ''} ignores" for place in ev.event_loop_overrides[:1]]
+        if config.get("asyncio_default_fixture_loop_scope") is None and case.phase != "setup":
+            return "session-engine-function-loop", evidence
+        return "mixed-loop-scopes", evidence
+    overrides = ev.event_loop_overrides
+    if overrides and (config.get("pytest-asyncio") or "0").split(".")[0] not in ("0",):
+        evidence.append(f"{overrides[0]} defines an event_loop fixture: pytest-asyncio "
+                        f"{config.get('pytest-asyncio')} never uses it, so each test still gets its own loop")
+        evidence.append(config_line(config))
+        return "legacy-event-loop-override", evidence
+    if crossing is not None and (owner is None or owner.get("scope") == "function"):
+        evidence.append("the connection outlived the test whose loop opened it: a pooled engine that is not "
+                        "per-test (created at import, or shared through a dependency override) keeps it across tests")
+    evidence.append(config_line(config))
+    return "module-engine-per-test-loop", evidence
+
+
+# -- hangs ---------------------------------------------------------------------------------------------
+def timeout_cause(case: CaseResult, run: PytestRun) -> Rule:
+    """A run killed at its timeout: a leaked connection's locks when the hang dump shows a database wait."""
+    dump = run.hang_dump or ""
+    phase = hung_phase(run)
+    lines = [f"the run was killed after {run.duration_s:.0f} s with {case.nodeid} still in "
+             f"{phase or 'progress'} (the hang dump says where it waited)"]
+    for line in dump.splitlines():
+        if line.startswith("async generator"):
+            frames = line.split(" awaiting ", 1)[-1].split(" <- ")
+            mine = [f for f in frames if "site-packages" not in f and "/asyncio/" not in f]
+            lines.append("waiting in " + " <- ".join(([frames[0]] if frames else []) + mine[-1:]))
+        elif line.startswith("    awaiting ") and "site-packages" not in line and "/asyncio/" not in line:
+            lines.append("task waiting in " + line.split("awaiting ", 1)[1].strip())
+        elif line.startswith("connection still checked out"):
+            lines.append(line.strip())
+    lines = lines[:5]
+    waits_on_db = re.search(r"asyncpg|sqlalchemy", dump) is not None
+    leaked = "connection still checked out" in dump
+    if leaked or waits_on_db:
+        lines.append("a connection left checked out (idle in transaction) holds locks the waiting statement needs"
+                     if leaked else "the hung task waits inside a database call")
+        return "leaked-connection-hang", lines
+    return UNKNOWN, lines
+
+
+def hung_phase(run: PytestRun) -> str | None:
+    """The phase the hung test was in, from the hang dump's header."""
+    match = re.search(r"kit: hung in .* \((setup|call|teardown)\)", run.hang_dump or "")
+    return match.group(1) if match else None
+
+
+# -- problems that need no failure ---------------------------------------------------------------------
+def rollback_leak(run: PytestRun, ev: Evidence, findings: dict[str, Finding]) -> Finding | None:
+    """Rollback-per-test isolation undone: a joined session ended the test's outer transaction. None when the
+    evidence shows no such rollback, or the test already has a known cause."""
+    marks = [(e.get("nodeid"), e.get("phase"), f"a session bound to the test's connection "
+              f"(join_transaction_mode={e.get('mode')}) rolled back the outer transaction during {e.get('phase')}")
+             for e in ev.joined_rollbacks]
+    marks += [(w.get("nodeid"), w.get("phase"), f"SAWarning: {one_line(w.get('message'), 120)}")
+              for w in ev.warnings if DEASSOCIATED.search(w.get("message") or "")]
+    marks = [m for m in marks if m[0] and m[0] != "None"]
+    if not marks:
+        return None
+    nodeid = marks[0][0]
+    case = case_of(run, nodeid)
+    evidence = list(dict.fromkeys(m[2] for m in marks if m[0] == nodeid))
+    evidence.append("rows the app committed afterwards are real commits: they outlive the fixture's rollback")
+    existing = findings.get(nodeid)
+    if existing is not None and existing.cause != UNKNOWN:
+        return None
+    finding = new_finding(case, "rollback-isolation-leak", evidence, phase=case.phase or "call")
+    if case.outcome == "passed":
+        finding.error_type, finding.message = "SAWarning" if "SAWarning" in evidence[0] else None, None
+    return finding
+
+
+def silent_concurrency(run: PytestRun, ev: Evidence, findings: dict[str, Finding]) -> list[Finding]:
+    """One finding per test (without one yet) in which the recorder saw a connection used by two tasks at once."""
+    found: dict[str, Finding] = {}
+    for event in ev.concurrent:
+        nodeid = event.get("nodeid") or ""
+        if nodeid and nodeid not in findings and nodeid not in found:
+            case = case_of(run, nodeid)
+            found[nodeid] = new_finding(case, "shared-session-gather", [
+                "nothing failed, but one connection (one AsyncSession) was used by two tasks at once; it passes "
+                "only while the pool is warm", *ev.concurrency_lines(case)], phase=event.get("phase"))
+    return list(found.values())

@@ -1,0 +1,146 @@
+"""Running ``kit diagnose``: the suite run once with kit's recorder, classified, advised on and recorded.
+
+:func:`diagnose` is the run itself (the caller picks the database); :func:`run_diagnosis` is the CLI's and
+notebook's entry point, which picks the database the way ``kit diagnose`` documents it and appends the result
+to the records store. A run that never got to the tests (nothing collected, a conftest that does not import)
+is not a diagnosis: it raises a :class:`~kit.errors.DiagnoseError` paragraph saying what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kit.common.text import one_line
+from kit.common.versions import collect_versions, run_versions
+from kit.diagnose.advisor import Advice, advise
+from kit.diagnose.classify import classify
+from kit.diagnose.model import Diagnosis
+from kit.errors import DiagnoseError
+from kit.run.runner import PytestRun
+
+__all__ = ["DEFAULT_TIMEOUT", "check_suite_path", "diagnose", "run_diagnosis", "example_suite"]
+
+DEFAULT_TIMEOUT = 600.0
+
+
+def check_suite_path(path: Path) -> Path:
+    """The suite directory, or a :class:`DiagnoseError` that says what is wrong with it."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DiagnoseError(f"There is no directory '{path}'. Pass the root of the project whose tests you want "
+                            "diagnosed (the directory holding pytest.ini/pyproject.toml and the tests).")
+    if not path.is_dir():
+        raise DiagnoseError(f"'{path}' is a file; pass the project directory that holds it (kit runs pytest "
+                            "there, with the project's own configuration), and test selections after `--`.")
+    return path.resolve()
+
+
+def _bad_run(run: PytestRun, path: Path) -> None:
+    """Raise a paragraph for runs that never got to the tests: nothing collected, or collection errors."""
+    output = run.output or ""
+    conftest = re.search(r"ImportError while loading conftest '([^']+)'", output)
+    located = re.findall(r'File "([^"]+)", line (\d+)', output)
+    last_error = re.findall(r"^E\s+(\w+(?:Error|Exception)\b.*)$", output, re.M)
+    if conftest:
+        where = f"{located[-1][0]}, line {located[-1][1]}" if located else conftest.group(1)
+        error = last_error[-1] if last_error else "import error"
+        raise DiagnoseError(f"pytest could not load {conftest.group(1)}: {error} "
+                            f"({where}). No test ran. Fix that file (run `python -m pytest --collect-only` in "
+                            f"{path} to see the full error) and diagnose again.")
+    collect = [c for c in run.cases if c.phase == "collect"]
+    ran = [c for c in run.cases if c.phase != "collect"]
+    if collect and not ran:
+        first = collect[0]
+        where = re.findall(r'File "([^"]+)", line (\d+)', first.message or "")
+        place = f" ({where[-1][0]}, line {where[-1][1]})" if where else ""
+        raise DiagnoseError(f"pytest could not collect {first.nodeid or 'the suite'}: {first.error_type}{place}. "
+                            f"No test ran ({len(collect)} collection error(s)). Fix the import or syntax error "
+                            f"(`python -m pytest --collect-only` in {path} shows it in full) and diagnose again.")
+    if run.exit_code == 5 or (run.outcome != "timeout" and not run.cases):
+        if run.exit_code in (0, 5) or run.exit_code is None or "no tests ran" in output:
+            raise DiagnoseError(f"pytest found no tests in {path}. Is it a pytest project? Pass the directory that "
+                                "holds the tests (test_*.py files) and their conftest.py, or select tests after `--`.")
+        tail = one_line(output[-600:], 600)
+        raise DiagnoseError(f"pytest stopped before running any test in {path} (exit code {run.exit_code}): {tail}")
+
+
+def diagnose(path: Path, database_url: str | None = None, *, args: tuple[str, ...] | list[str] = (),
+             timeout: float = DEFAULT_TIMEOUT) -> Diagnosis:
+    """Run the suite at ``path`` (cwd=path) with kit's recorder, ``DATABASE_URL`` set to ``database_url``
+    when given (else the caller's environment), and classify what it recorded."""
+    from kit.run.runner import run_pytest
+
+    project = check_suite_path(path)
+    run = run_pytest(project, database_url, args=tuple(args), timeout=timeout, cwd=project)
+    _bad_run(run, project)
+    diagnosis = classify(run, str(project), project)
+    diagnosis.advice = _advice(project, run)
+    return diagnosis
+
+
+def _advice(project: Path, run: PytestRun) -> list[Advice]:
+    """The upgrade advisor's view of this suite, against the versions the run used, backed by the latest
+    recorded ``kit matrix`` run."""
+    return advise(project, run.config, run_versions(run.config))
+
+
+def run_diagnosis(path: Path, url: str | None = None, *, args: tuple[str, ...] | list[str] = (),
+                  timeout: float = DEFAULT_TIMEOUT, allow_any_database: bool = False) -> Diagnosis:
+    """The CLI's and notebook's entry point: pick the database the way ``kit diagnose`` documents it.
+
+    The user's ``DATABASE_URL`` (not one a kit notebook exported for its own cells), when set and no ``url``
+    is given: used as is, nothing created. ``url`` or the embedded server: a fresh scratch database on that
+    server, exported as ``DATABASE_URL`` for the run, dropped afterwards. Either way the server is checked
+    first: a wrong password is one paragraph before the suite runs, whichever way the URL arrived.
+    """
+    from kit.db.target import check_reachable, reachable, resolve_target, scratch_database, user_database_url
+
+    project = check_suite_path(path)
+    target = resolve_target(url, allow_any_database=allow_any_database)
+    check_reachable(target)
+    users = user_database_url()
+    if url is None and users:
+        diagnosis = diagnose(project, users, args=args, timeout=timeout)
+    else:
+        with scratch_database(target, f"diagnose_{project.name}") as scratch:
+            diagnosis = diagnose(project, scratch.url, args=args, timeout=timeout)
+    if (diagnosis.failed or diagnosis.errors) and not reachable(target):
+        diagnosis.database_gone = (
+            f"The database went away during the run ({target.masked} stopped answering): the failures after "
+            "that point are its fallout, not findings about your suite. Check the server (`kit db status`, or "
+            "your docker test-db) and run `kit diagnose` again.")
+    _record(diagnosis, target.kind)
+    return diagnosis
+
+
+def _record(diagnosis: Diagnosis, target_kind: str) -> None:
+    """Append the diagnosis and every test it ran to the records store."""
+    from kit.run.records import RunRecord, append_records, new_run_id, test_record
+
+    run_id, versions = new_run_id(), collect_versions()
+    causes = sorted({f.cause for f in diagnosis.roots})
+    records = [RunRecord("diagnose", diagnosis.suite, "failed" if diagnosis.findings else "passed",
+                         error_type="DatabaseGone" if diagnosis.database_gone else None,
+                         error_message=diagnosis.database_gone, versions=versions, target_kind=target_kind,
+                         run_id=run_id, duration_s=diagnosis.run.duration_s if diagnosis.run else 0.0,
+                         details={"passed": diagnosis.passed, "failed": diagnosis.failed,
+                                  "errors": diagnosis.errors, "causes": causes})]
+    group = f"diagnose/{Path(diagnosis.suite).name}"
+    records += [test_record(case, group=group, versions=versions, target_kind=target_kind, run_id=run_id)
+                for case in (diagnosis.run.cases if diagnosis.run else [])]
+    append_records(records)
+
+
+def example_suite(destination: Path) -> Path:
+    """A suite to diagnose when the notebook is not pointed at yours: the reference API at its ``simplified``
+    stage (module-level engine, session-scoped schema fixture, legacy event_loop fixture), or, without the
+    reference package, the catalogue's ``module-engine-per-test-loop`` broken variant."""
+    try:
+        from kit.reference import assemble_stage
+
+        return assemble_stage("simplified", destination)
+    except ImportError:
+        from kit.catalogue.scenario import assemble, get_scenario
+
+        return assemble(get_scenario("module-engine-per-test-loop"), "broken", Path(destination))

@@ -1,0 +1,238 @@
+"""The suite scanner: what a suite's own files say, read without running or importing any of it.
+
+The recorder sees what ran, but not what pytest-asyncio silently ignored: a legacy ``event_loop`` fixture
+override never runs on 1.x, so only the source shows it. Both readers of a suite's source use this one
+scanner, so they agree on which files count and where things are: ``kit diagnose`` (the ``event_loop``
+override behind a different-loop failure) and the upgrade advisor (every pattern that has a cliff between
+releases). Python files are read with :mod:`ast` (a regex fallback for files that do not parse), pytest's
+configuration files with their own parsers; places are reported as ``conftest.py:12``, relative to the suite.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["IGNORED_DIRS", "INI_OPTIONS", "CONFIG_FILES", "Pattern", "suite_modules", "scan_python", "scan_config",
+           "scan_suite", "event_loop_overrides"]
+
+# Directories that hold someone else's code or build output, never the suite's own fixtures.
+IGNORED_DIRS = frozenset({".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox",
+                          "site-packages", ".pytest_cache", "build", "dist"})
+INI_OPTIONS = ("asyncio_mode", "asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope")
+# Read at the suite's root only: where pytest and pip look for them.
+CONFIG_FILES = ("pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", "requirements.txt", "requirements-dev.txt",
+                "requirements-test.txt")
+# A test module holds tests, not the suite's shared fixtures and engines: only these kinds count there.
+_TEST_MODULE_KINDS = frozenset({"event_loop_override", "event_loop_request", "loop_scope", "asyncclient_app"})
+
+
+@dataclass
+class Pattern:
+    """One thing the scan found in the suite's files."""
+
+    kind: str            # event_loop_override | event_loop_request | loop_scope | wide_async_fixture |
+                         # plain_async_fixture | asyncclient_app | expire_on_commit | ini_option | sqlalchemy_req
+    file: str
+    line: int
+    name: str = ""       # fixture / option / call name
+    detail: str = ""     # e.g. the fixture's scope, the option's value
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+# -- which files ------------------------------------------------------------------------------------------
+def suite_modules(root: Path) -> tuple[list[Path], list[Path]]:
+    """(conftest.py files, test modules) under ``root``, each list sorted, outside :data:`IGNORED_DIRS`.
+
+    A test module is any ``test*.py`` file (pytest's ``test_*.py`` and the ``tests.py`` some projects use)."""
+    conftests, modules = [], []
+    for path in sorted(root.rglob("*.py")):
+        if IGNORED_DIRS.intersection(path.relative_to(root).parts[:-1]) or not path.is_file():
+            continue
+        if path.name == "conftest.py":
+            conftests.append(path)
+        elif path.name.startswith("test"):
+            modules.append(path)
+    return conftests, modules
+
+
+# -- Python files -----------------------------------------------------------------------------------------
+def _decorator_call(node: ast.expr) -> tuple[str, dict[str, ast.expr]]:
+    """``@pytest_asyncio.fixture(scope="session")`` -> ("pytest_asyncio.fixture", {"scope": <node>})."""
+    keywords: dict[str, ast.expr] = {}
+    if isinstance(node, ast.Call):
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        node = node.func
+    return ast.unparse(node), keywords
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None if node is None else ast.unparse(node)
+
+
+def _function_patterns(node: ast.FunctionDef | ast.AsyncFunctionDef, rel: str) -> list[Pattern]:
+    """A fixture's or test's decorators and parameters."""
+    found: list[Pattern] = []
+    is_async = isinstance(node, ast.AsyncFunctionDef)
+    params = [a.arg for a in node.args.args + node.args.kwonlyargs]
+    for decorator in node.decorator_list:
+        name, kw = _decorator_call(decorator)
+        if name.endswith("fixture") and ("pytest" in name or name == "fixture"):
+            scope = _literal(kw.get("scope")) or "function"
+            if node.name == "event_loop":
+                found.append(Pattern("event_loop_override", rel, node.lineno, node.name, scope))
+            if "loop_scope" in kw:
+                found.append(Pattern("loop_scope", rel, node.lineno, node.name, _literal(kw["loop_scope"]) or ""))
+            if is_async and scope != "function" and "loop_scope" not in kw and "pytest_asyncio" in name:
+                found.append(Pattern("wide_async_fixture", rel, node.lineno, node.name, scope))
+            if is_async and name in ("pytest.fixture", "fixture"):
+                found.append(Pattern("plain_async_fixture", rel, node.lineno, node.name, scope))
+                if scope != "function":
+                    found.append(Pattern("wide_async_fixture", rel, node.lineno, node.name, scope))
+        elif "mark.asyncio" in name and "loop_scope" in kw:
+            found.append(Pattern("loop_scope", rel, node.lineno, node.name, _literal(kw["loop_scope"]) or ""))
+    if "event_loop" in params and node.name != "event_loop":
+        found.append(Pattern("event_loop_request", rel, node.lineno, node.name))
+    return found
+
+
+def _call_patterns(node: ast.Call, rel: str) -> list[Pattern]:
+    """``AsyncClient(app=...)`` and session factories that leave ``expire_on_commit`` True."""
+    found: list[Pattern] = []
+    callee = ast.unparse(node.func)
+    keywords = {k.arg: k.value for k in node.keywords if k.arg}
+    if callee.endswith("AsyncClient") and "app" in keywords:
+        found.append(Pattern("asyncclient_app", rel, node.lineno, callee))
+    if callee.rsplit(".", 1)[-1] in ("async_sessionmaker", "AsyncSession", "sessionmaker"):
+        value = keywords.get("expire_on_commit")
+        if value is None or _literal(value) != "False":
+            found.append(Pattern("expire_on_commit", rel, node.lineno, callee,
+                                 "unset (True)" if value is None else _literal(value) or ""))
+    return found
+
+
+def scan_python(path: Path, rel: str) -> list[Pattern]:
+    """Every pattern in one Python file (``rel``: its name in the report); nothing for an unreadable file."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return _scan_python_text(text, rel)
+    found: list[Pattern] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found += _function_patterns(node, rel)
+        elif isinstance(node, ast.Call):
+            found += _call_patterns(node, rel)
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark"
+                                                  for t in node.targets):
+            if "loop_scope" in ast.unparse(node.value):
+                found.append(Pattern("loop_scope", rel, node.lineno, "pytestmark", ast.unparse(node.value)[:80]))
+    return found
+
+
+def _scan_python_text(text: str, rel: str) -> list[Pattern]:
+    """Fallback for files that do not parse: the same patterns by regex, less precisely."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.search(r"def event_loop\s*\(", line):
+            found.append(Pattern("event_loop_override", rel, number, "event_loop"))
+        if "loop_scope=" in line:
+            found.append(Pattern("loop_scope", rel, number))
+        if re.search(r"AsyncClient\([^)]*\bapp\s*=", line):
+            found.append(Pattern("asyncclient_app", rel, number, "AsyncClient"))
+    return found
+
+
+# -- configuration files ----------------------------------------------------------------------------------
+def scan_config(path: Path, rel: str) -> list[Pattern]:
+    """The pytest-asyncio options set in one configuration file, and a requirement on plain ``sqlalchemy``."""
+    text = path.read_text(errors="replace")
+    options: dict[str, str] = {}
+    if path.name == "pyproject.toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return []
+        section = data.get("tool", {}).get("pytest", {})
+        section = {**section.get("ini_options", {}), **{k: v for k, v in section.items() if k != "ini_options"}}
+        options = {k: str(v) for k, v in section.items() if k in INI_OPTIONS}
+        if "sqlalchemy" in text.lower():
+            for number, line in enumerate(text.splitlines(), 1):
+                if re.search(r"['\"]sqlalchemy(?!\[)", line, re.I):
+                    return [*_ini_patterns(options, text, rel), Pattern("sqlalchemy_req", rel, number, "sqlalchemy",
+                                                                        line.strip())]
+        return _ini_patterns(options, text, rel)
+    if path.name.startswith("requirements"):
+        return [Pattern("sqlalchemy_req", rel, n, "sqlalchemy", line.strip())
+                for n, line in enumerate(text.splitlines(), 1) if re.match(r"\s*sqlalchemy(?!\[)\b", line, re.I)]
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return []
+    section = "tool:pytest" if path.name == "setup.cfg" else "pytest"
+    if parser.has_section(section):
+        options = {k: v for k, v in parser[section].items() if k in INI_OPTIONS}
+    return _ini_patterns(options, text, rel)
+
+
+def _ini_patterns(options: dict[str, str], text: str, rel: str) -> list[Pattern]:
+    patterns = []
+    for name, value in options.items():
+        line = next((n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(name)), 1)
+        patterns.append(Pattern("ini_option", rel, line, name, value.strip()))
+    return patterns
+
+
+# -- the suite --------------------------------------------------------------------------------------------
+def scan_suite(path: Path | str) -> list[Pattern]:
+    """Every cliff-prone pattern of a suite: its conftest.py files in full, its test modules' ``event_loop``
+    and ``loop_scope`` use and ``AsyncClient(app=)`` calls, and the configuration files at its root.
+
+    ``path`` may also be one Python file (scanned in full). Conftest patterns come first, then test modules',
+    then configuration, each in file order; a pattern is listed once."""
+    root = Path(path)
+    patterns: list[Pattern] = []
+    if root.is_file():
+        patterns = scan_python(root, root.name) if root.suffix == ".py" else []
+    elif root.is_dir():
+        conftests, modules = suite_modules(root)
+        for file in conftests:
+            patterns += scan_python(file, str(file.relative_to(root)))
+        for file in modules:
+            patterns += [p for p in scan_python(file, str(file.relative_to(root))) if p.kind in _TEST_MODULE_KINDS]
+        for name in CONFIG_FILES:
+            if (root / name).is_file():
+                patterns += scan_config(root / name, name)
+    seen, unique = set(), []
+    for p in patterns:
+        key = (p.kind, p.file, p.line, p.name)
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def event_loop_overrides(project: Path | None) -> list[str]:
+    """``conftest.py:12``-style places where the suite defines its own ``event_loop`` fixture, the first one
+    of each file, in path order (pytest-asyncio 1.x ignores every one of them)."""
+    if project is None or not Path(project).is_dir():
+        return []
+    found: dict[str, Pattern] = {}
+    for p in sorted((p for p in scan_suite(project) if p.kind == "event_loop_override"),
+                    key=lambda p: (Path(p.file), p.line)):
+        found.setdefault(p.file, p)
+    return [p.where for p in found.values()]

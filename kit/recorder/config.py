@@ -1,0 +1,33 @@
+"""The ``config`` event: the pytest-asyncio options in force and the versions the run really used.
+
+Which loop a fixture gets depends on ``asyncio_mode`` and the default loop scopes as much as on the code, and
+on the pytest-asyncio version reading them; the recorder reports them from inside the run, because a
+version environment or a user's virtualenv is not kit's own. Versions come from the one list,
+:data:`kit.common.versions.PACKAGES`, read from distribution metadata (nothing is imported).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kit.common.versions import PACKAGES, installed_versions
+
+__all__ = ["ASYNCIO_OPTIONS", "asyncio_config"]
+
+# The ini options that decide loop scopes; older pytest-asyncio versions do not know the later ones.
+ASYNCIO_OPTIONS = ("asyncio_mode", "asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope")
+
+
+def asyncio_config(config: pytest.Config) -> dict[str, Any]:
+    """The pytest-asyncio configuration in force (None for options this version does not know), with
+    ``python`` and every package's version (None when not installed)."""
+    found: dict[str, Any] = {}
+    for name in ASYNCIO_OPTIONS:
+        try:
+            found[name] = config.getini(name) or None
+        except (ValueError, KeyError):
+            found[name] = None
+    found.update(installed_versions(PACKAGES))
+    return found

@@ -1,0 +1,90 @@
+"""Which event loop ran what: loops labelled ``L1``, ``L2``... and noted per test phase and per fixture.
+
+pytest-asyncio (every version) and ``asyncio.run`` drive coroutines through
+``BaseEventLoop.run_until_complete``, so wrapping that one method sees every loop a suite uses without
+knowing which pytest-asyncio is installed. Labels are handed out in order of first use and never reused (a
+collected loop's label is not given to a new one), so a record can say "fixture engine ran on L1, the test
+on L3" and mean two different loops.
+
+The wrapper runs on every ``run_until_complete`` call: :meth:`LoopTracker.label` answers the loop asked about
+last time from a weak reference before touching the weak dictionary, and nothing here adds a call per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["LoopTracker", "patch_run_until_complete"]
+
+
+class LoopTracker:
+    """Loop labels and the loops used by the current phase and by each fixture being set up.
+
+    The recorder is one (it subclasses this) rather than holding one, so the hot path keeps its single
+    attribute lookup per call."""
+
+    def __init__(self) -> None:
+        self.phase: str | None = None
+        self._phase_loops: dict[str, list[str]] = {}
+        self._fixture_stack: list[list[str]] = []  # one frame per fixture being set up, innermost last
+        self._labels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, str] = weakref.WeakKeyDictionary()
+        self._label_count = 0  # a counter, not len(): a collected loop's label must never be handed to a new loop
+        self._last_label: tuple[Callable[[], Any], str | None] = (lambda: None, None)
+
+    def label(self, loop: asyncio.AbstractEventLoop | None) -> str | None:
+        """``loop``'s label, giving it the next one on first sight (None for None or an unhashable loop)."""
+        if loop is None:
+            return None
+        last, label = self._last_label
+        if last() is loop:  # the common case: the loop asked about last time (a weak reference, never kept alive)
+            return label
+        try:
+            if loop not in self._labels:
+                self._label_count += 1
+                self._labels[loop] = f"L{self._label_count}"
+            label = self._labels[loop]
+            self._last_label = (weakref.ref(loop), label)
+            return label
+        except TypeError:
+            return None
+
+    def labelled_loops(self) -> list[tuple[asyncio.AbstractEventLoop, str]]:
+        """Every loop still alive with its label, in a list (safe while loops are collected)."""
+        return list(self._labels.items())
+
+    def current_loop_label(self) -> str | None:
+        """The running loop's label, None outside a loop (a sync engine's events)."""
+        try:
+            return self.label(asyncio.get_running_loop())
+        except RuntimeError:
+            return None
+
+    def note_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Record that ``loop`` ran in the current phase and under every fixture being set up. A loop another
+        thread runs outside a test phase (a notebook kernel's, an ASGI server's) is labelled but not noted."""
+        label = self.label(loop)
+        if label is None or threading.current_thread() is not threading.main_thread() and self.phase is None:
+            return
+        if self.phase is not None:
+            used = self._phase_loops.setdefault(self.phase, [])
+            if label not in used:
+                used.append(label)
+        for frame in self._fixture_stack:
+            if label not in frame:
+                frame.append(label)
+
+
+def patch_run_until_complete(note_loop: Callable[[asyncio.AbstractEventLoop], None]) -> Callable[[], None]:
+    """Call ``note_loop(loop)`` before every ``BaseEventLoop.run_until_complete``; returns the undo."""
+    original = asyncio.BaseEventLoop.run_until_complete
+
+    def run_until_complete(loop: asyncio.BaseEventLoop, future: Any) -> Any:
+        note_loop(loop)
+        return original(loop, future)
+
+    asyncio.BaseEventLoop.run_until_complete = run_until_complete  # type: ignore[method-assign]
+    return lambda: setattr(asyncio.BaseEventLoop, "run_until_complete", original)
