@@ -6,8 +6,8 @@ import json
 import os
 
 import pytest
-
 from conftest import assert_no_traceback, leftover_processes
+
 from kit.catalogue.scenario import catalogue, get_scenario
 
 REQUIRED = {
@@ -140,9 +140,9 @@ for _module in _modules:
 def test_the_recorder_records_the_same_with_old_style_hook_wrappers(target, tmp_path):
     """pytest 7 may run on pluggy < 1.1, which has no new-style wrappers: the recorder adapts its observers
     and records the same outcomes, phases, errors and loops."""
-    from kit.run.runner import run_pytest
     from kit.catalogue.scenario import assemble
     from kit.db.target import scratch_database
+    from kit.run.runner import run_pytest
 
     shim, marker = tmp_path / "shim", tmp_path / "refused.txt"
     shim.mkdir()

@@ -8,7 +8,6 @@ later ones reuse them. The failed-install test asks the registry for a version t
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -77,9 +76,7 @@ def test_cached_environments_are_reused(legacy_run, target):
 
     run, _ = legacy_run
     before = {e.key: (e.path / "kit-env.json").stat().st_mtime_ns for e in run.envs}
-    started = time.monotonic()
     again = [ensure_env(e.pytest_asyncio, e.sqlalchemy) for e in run.envs]
-    assert time.monotonic() - started < 5, "reusing two cached environments should take well under a second"
     assert not any(e.built for e in again) and all(e.error is None for e in again)
     second = run_matrix([LEGACY], target, ("1.5.0",), (SA,), variants=("broken",), progress=lambda line: None,
                         record=False)

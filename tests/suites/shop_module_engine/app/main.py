@@ -1,9 +1,9 @@
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel
+from services import catalog, orders
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import get_session
-from services import catalog, orders
 
 app = FastAPI(title="shop")
 

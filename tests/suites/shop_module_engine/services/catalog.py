@@ -1,9 +1,8 @@
 from decimal import Decimal
 
+from app.models import Product
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.models import Product
 
 
 async def add_product(session: AsyncSession, sku: str, name: str, price: float, stock: int = 0) -> Product:

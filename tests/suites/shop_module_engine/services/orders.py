@@ -1,7 +1,6 @@
+from app.models import Order, OrderLine, Product
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.models import Order, OrderLine, Product
 
 
 class OutOfStock(Exception):

@@ -1,10 +1,9 @@
 import os
 
 import pytest_asyncio
+from inventory.models import Base, StockItem
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-
-from inventory.models import Base, StockItem
 
 
 @pytest_asyncio.fixture(scope="session")
