@@ -141,10 +141,7 @@ def cmd_stage(args: argparse.Namespace) -> int:
         sys.stdout.write(stages.diff_stages(args.before, args.after))
         return 0
     result = stages.run_stage(args.stage, _target(args), timeout=args.timeout)
-    print(stages.summary_line(result), file=_human(args))
-    for test in result.tests:
-        if not test.as_expected:
-            print(f"    {test.nodeid}: {test.mismatch}", file=_human(args))
+    print("\n".join(stages.report_lines(result)), file=_human(args))
     if args.json:
         _write_json(args.json, result.as_json())
     return 0 if result.as_expected else 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kit.db.target import Target, export_own_database_url, resolve_target
@@ -24,10 +25,12 @@ if TYPE_CHECKING:
 __all__ = ["setup", "target", "records", "checks_table", "scenario_table", "loops_table", "stage_table",
            "scratch_database", "IPYTEST_ADDOPTS"]
 
+# pytest's configuration for inline tests is kit's own (kit/notebook.ini, given with -c): the kit checkout's
+# pyproject.toml above the notebooks configures kit's tests, and its options (`timeout`) would warn in every
+# cell. Failures shown on purpose get the one-line summary (`--tb=no -rfE`), not 60 lines of SQLAlchemy
+# internals with local paths: `%%ipytest --tb=short` brings the traceback back for one cell.
 IPYTEST_ADDOPTS = ("-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                   "-o", "asyncio_mode=auto",
-                   "-o", "asyncio_default_fixture_loop_scope=function",
-                   "-o", "asyncio_default_test_loop_scope=function")
+                   "-c", str(Path(__file__).with_name("notebook.ini")), "--rootdir=.", "--tb=no", "-rfE")
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +53,31 @@ def setup(raise_on_error: bool = False) -> Target:
     matplotlib.rcParams.update({"figure.dpi": 100, "figure.figsize": (9, 3.6), "axes.spines.top": False,
                                 "axes.spines.right": False})
     ipytest.autoconfig(run_in_thread=True, raise_on_error=raise_on_error, addopts=IPYTEST_ADDOPTS)
+    _readable_frames()
     return target()
+
+
+def _readable_frames() -> None:
+    """Every DataFrame this kernel shows: text left-aligned and wrapped at word boundaries, not cut mid-word,
+    and wide tables kept inside the page (JupyterLab and the HTML reports both use this rendering)."""
+    import pandas as pd
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    styles = [{"selector": "th, td", "props": "text-align: left; vertical-align: top; white-space: pre-wrap; "
+                                              "overflow-wrap: anywhere; max-width: 42em;"}]
+
+    def html(frame: pd.DataFrame) -> str | None:
+        if len(frame) > 300 or frame.columns.nlevels > 1:
+            return None  # pandas' own rendering: it truncates long frames
+        styler = frame.style.set_table_styles(styles).format(precision=3, na_rep="")
+        if isinstance(frame.index, pd.RangeIndex):
+            styler = styler.hide(axis="index")
+        return styler.to_html()
+
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, html)
 
 
 def records(kind: str | None = None, last: int | None = None) -> pd.DataFrame:
@@ -92,7 +119,11 @@ def loops_table(result: VariantResult) -> pd.DataFrame:
         row.update({f"{phase} loop": ",".join(loops) for phase, loops in test["loops"].items()})
         row.update({f"fixture {name}": loop for name, loop in test["fixture_loops"].items()})
         rows.append(row)
-    return pd.DataFrame(rows).fillna("")
+    frame = pd.DataFrame(rows).fillna("")
+    # The same column order whatever ran first: broken and fixed tables read side by side.
+    phases = [f"{phase} loop" for phase in ("setup", "call", "teardown") if f"{phase} loop" in frame.columns]
+    fixtures = sorted(c for c in frame.columns if c.startswith("fixture "))
+    return frame[[c for c in ("test", "outcome", "error") if c in frame.columns] + phases + fixtures]
 
 
 def stage_table(result: StageResult) -> pd.DataFrame:

@@ -12,9 +12,7 @@ its variants are expected to behave otherwise than the catalogue says for the ne
 
 from __future__ import annotations
 
-import concurrent.futures
 import itertools
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +24,8 @@ from kit.catalogue.judge import as_declared, expected_for
 from kit.catalogue.scenario import VARIANTS, Scenario, catalogue, get_scenario
 from kit.common.masking import mask_text
 from kit.errors import MatrixError, ScenarioError
+from kit.run import cancel
+from kit.run.progress import Progress
 from kit.run.records import append_records, new_run_id
 
 __all__ = [
@@ -99,10 +99,6 @@ def select_entries(ids: list[str] | None) -> list[Scenario]:
 
 
 # -- running ----------------------------------------------------------------------------------------------
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def _cell_versions(env: MatrixEnv) -> dict:
     versions = {"pytest-asyncio": env.pytest_asyncio, "sqlalchemy": env.sqlalchemy}
     return {**versions, **{k: v for k, v in env.versions.items() if v}}
@@ -143,13 +139,14 @@ def run_matrix(
 
     Notebook entries are skipped. Cells come back in environment order, then catalogue order.
     """
-    say = progress or _say
     scenarios = select_entries(ids)
     if unknown := [v for v in variants if v not in VARIANTS]:
         raise ScenarioError(f"Unknown variant(s) {', '.join(unknown)}: use broken and/or fixed.")
     started, run_id = time.monotonic(), new_run_id()
     pairs = list(itertools.product(pytest_asyncio, sqlalchemy))
     envs: dict[tuple[str, str], MatrixEnv] = {}
+    bar = None if progress else Progress(len(pairs) * len(scenarios) * len(variants), "matrix")
+    say = progress or bar.note  # type: ignore[union-attr]
 
     def build(pair: tuple[str, str]) -> None:
         env = ensure_env(*pair)
@@ -158,9 +155,7 @@ def run_matrix(
                  f"built in {env.build_s:.1f} s" if env.built else "reused")
         say(f"env  {env.label:<44} {state}")
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool:
-        for future in [pool.submit(build, p) for p in pairs]:
-            future.result()
+    cancel.run_all(build, pairs, min(jobs, 2))
 
     work = [(envs[p], s, v) for p in pairs for s in scenarios for v in variants]
     cells: dict[int, MatrixCell] = {}
@@ -176,13 +171,19 @@ def run_matrix(
             if record:
                 append_records([cell_record(cell, getattr(target, "kind", None), run_id)])
             error = (cell.first_error_type or "").rsplit(".", 1)[-1]
-            say(f"[{done[0]:>3}/{len(work)}] {cell.scenario:<34} {cell.variant:<6} pa {cell.pytest_asyncio:<7} "
-                f"sa {cell.sqlalchemy:<7} {cell.outcome:<7} {'as declared' if cell.as_declared else 'UNEXPECTED':<11}"
-                f" {cell.duration_s:5.1f} s  {error}")
+            line = (f"[{done[0]:>3}/{len(work)}] {cell.scenario:<34} {cell.variant:<6} pa {cell.pytest_asyncio:<7} "
+                    f"sa {cell.sqlalchemy:<7} {cell.outcome:<7} "
+                    f"{'as declared' if cell.as_declared else 'UNEXPECTED':<11} {cell.duration_s:5.1f} s  {error}")
+            if bar is not None:
+                bar.step(line, f"{cell.scenario} pa {cell.pytest_asyncio} sa {cell.sqlalchemy}")
+            else:
+                say(line)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(one, i) for i in range(len(work))]:
-            future.result()
+    try:
+        cancel.run_all(one, list(range(len(work))), jobs)
+    finally:
+        if bar is not None:
+            bar.close()
     return MatrixRun([cells[i] for i in range(len(work))], [envs[p] for p in pairs],
                      round(time.monotonic() - started, 1), run_id)
 

@@ -8,8 +8,6 @@ one per test (with the loops each test and fixture ran on).
 
 from __future__ import annotations
 
-import concurrent.futures
-import sys
 import tempfile
 import threading
 import time
@@ -18,9 +16,13 @@ from pathlib import Path
 
 from kit.catalogue import judge
 from kit.catalogue.scenario import VARIANTS, Scenario, assemble, catalogue, get_scenario
+from kit.common.html import card, table
+from kit.common.text import one_line
 from kit.common.versions import run_versions
 from kit.db.target import Target, reachable, scratch_database, server_version
 from kit.errors import TargetError
+from kit.run import cancel
+from kit.run.progress import Progress
 from kit.run.records import RunRecord, append_records, last_durations, new_run_id, test_record
 from kit.run.runner import PytestRun, overall_outcome, parse_events, run_pytest
 
@@ -48,6 +50,17 @@ class VariantResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def _repr_html_(self) -> str:
+        rows = [(t["nodeid"].split("::")[-1], t["outcome"], t.get("phase") or "",
+                 (t.get("error_type") or "").rsplit(".", 1)[-1], one_line(t.get("message"), 140),
+                 " ".join(f"{phase}: {','.join(loops)}" for phase, loops in t.get("loops", {}).items()))
+                for t in self.tests]
+        expected = "showed its symptom" if self.variant == "broken" else "passed"
+        verdict = (f"{self.outcome} in {self.duration_s:.1f} s; " +
+                   (f"{expected}, as the catalogue says" if self.reproduced else "NOT as the catalogue says"))
+        return card(f"{self.scenario} ({self.variant})", self.reproduced, verdict,
+                    table(("test", "outcome", "phase", "error", "message", "loops"), rows))
 
 
 def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, timeout: float) -> PytestRun:
@@ -143,7 +156,7 @@ def run_scenarios(
     """Run the chosen entries' variants (all entries by default), ``jobs`` at a time, in catalogue order."""
     scenarios = [get_scenario(i) for i in ids] if ids else catalogue()
     work = [(s, v) for s in scenarios for v in variants]
-    progress = progress or _print_progress
+    bar = None if progress else Progress(len(work), "catalogue")
     results: dict[int, VariantResult] = {}
     lock, run_id, done = threading.Lock(), new_run_id(), [0]
 
@@ -155,18 +168,23 @@ def run_scenarios(
             done[0] += 1
             if record:
                 append_records(_records(result, target, run_id))
-            progress(done[0], len(work), result)
+            if bar is not None:
+                bar.step(_progress_line(done[0], len(work), result), f"{result.scenario} {result.variant}")
+            else:
+                progress(done[0], len(work), result)
 
     last = last_durations("scenario")  # longest first (the hang, kernels): parallel lanes finish together
     order = sorted(range(len(work)), key=lambda i: -last.get((work[i][0].id, work[i][1]), float("inf")))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(one, i) for i in order]:
-            future.result()
+    try:
+        cancel.run_all(one, order, jobs)
+    finally:
+        if bar is not None:
+            bar.close()
     return [results[i] for i in range(len(work))]
 
 
-def _print_progress(done: int, total: int, result: VariantResult) -> None:
+def _progress_line(done: int, total: int, result: VariantResult) -> str:
     verdict = "as expected" if result.reproduced else "UNEXPECTED"
     error = f"  {result.first_error_type}" if result.first_error_type and result.variant == "broken" else ""
-    print(f"[{done:>2}/{total}] {result.scenario:<36} {result.variant:<6} {result.outcome:<8} {verdict:<11} "
-          f"{result.duration_s:5.1f} s{error}", file=sys.stderr, flush=True)
+    return (f"[{done:>2}/{total}] {result.scenario:<36} {result.variant:<6} {result.outcome:<8} {verdict:<11} "
+            f"{result.duration_s:5.1f} s{error}")

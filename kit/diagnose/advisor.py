@@ -59,7 +59,8 @@ class Advice:
         return asdict(self)
 
     def as_text(self) -> str:
-        lines = [f"[{self.severity}] {self.rule}: {self.message}", f"    where: {', '.join(self.where) or '-'}",
+        where = ", ".join(self.where) or "the pytest configuration (an option left unset)"
+        lines = [f"[{self.severity}] {self.rule}: {self.message}", f"    where: {where}",
                  f"    breaks on: {self.breaks_on}", f"    fix: {self.fix}"]
         lines += [f"    measured: {cite}" for cite in self.evidence] or [
             "    measured: not in the matrix results given (run `kit matrix` to see it here)"]
@@ -248,11 +249,12 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
             add("fixture-loop-scope-mismatch", "pytest-asyncio", None, wide,
                 "`asyncio_default_fixture_loop_scope` is unset, so these wider-scoped async fixtures run on a loop of "
                 "their own scope (with a deprecation warning); pytest-asyncio plans to make `function` the default "
-                "(#924), and then they fail at setup with `ScopeMismatch ... _function_scoped_runner`",
+                "(pytest-asyncio issue #924), and then they fail at setup with "
+                "`ScopeMismatch ... _function_scoped_runner`",
                 "give each one an explicit `loop_scope=` and set `asyncio_default_fixture_loop_scope` in pytest.ini "
                 "now, so the next release cannot change it", "fixture-loop-scope-mismatch", "broken",
                 cite_spec=">=0.24", severity="deprecated",
-                breaks_on="the pytest-asyncio release that makes `function` the default (#924)")
+                breaks_on="the pytest-asyncio release that makes `function` the default (issue #924)")
         add("session-engine-function-loop", "pytest-asyncio", ">=0.23", wide,
             "from pytest-asyncio 0.23 a wider-scoped async fixture runs on its own loop while each test runs on a "
             "function loop: an engine or connection it yields fails in the tests with 'attached to a different "
@@ -263,9 +265,10 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
         if settings["asyncio_default_test_loop_scope"] == "session" and advice and \
                 advice[-1].rule == "session-engine-function-loop" and advice[-1].severity == "broken-now":
             advice.pop()  # the tests already share the session loop
-    elif default_scope is None and pa_now is not None and pa_now >= _version("0.24"):
+    elif (default_scope is None and pa_now is not None and pa_now >= _version("0.24")
+          and by_kind.get("async_def")):  # a suite without coroutines is not affected by loop scopes
         advice.append(Advice("unset-default-fixture-loop-scope", "deprecated", "pytest-asyncio",
-                             "the release that makes `function` the default (#924)", [],
+                             "the release that makes `function` the default (pytest-asyncio issue #924)", [],
                              "`asyncio_default_fixture_loop_scope` is unset (pytest-asyncio warns about it); its "
                              "default is planned to become `function`",
                              "set it explicitly in pytest.ini (`function` unless a fixture needs a wider loop)"))

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from kit.diagnose.advisor import Advice
     from kit.run.runner import CaseResult, PytestRun
 
-__all__ = ["UNKNOWN", "Finding", "Diagnosis", "new_finding", "fix_for"]
+__all__ = ["root_groups", "counts_line", "UNKNOWN", "Finding", "Diagnosis", "new_finding", "fix_for"]
 
 UNKNOWN = "unknown"
 _UNKNOWN_FIX = ("kit cannot match this failure to a catalogue entry. Read the error and its frames below; "
@@ -67,6 +67,12 @@ class Diagnosis:
                 "config": self.config, "findings": [f.as_dict() for f in self.findings],
                 "advice": [a.as_dict() for a in self.advice]}
 
+    def _repr_html_(self) -> str:
+        """In a notebook cell: the findings (root, then its fallout), the fix and the advice, as HTML."""
+        from kit.diagnose.html import render_fragment
+
+        return render_fragment(self)
+
 
 def fix_for(cause: str) -> str:
     """The fix to print for a cause: the catalogue entry's own, on one line."""
@@ -82,3 +88,29 @@ def new_finding(case: CaseResult, cause: str, evidence: list[str], *, phase: str
     """The finding for ``case``: secondary exactly when it has a ``root``, with the cause's fix filled in."""
     return Finding(case.nodeid, phase or case.phase or "call", cause, root is not None, case.error_type,
                    case.message, evidence, fix_for(cause), root)
+
+
+def root_groups(diagnosis: Diagnosis) -> list[tuple[Finding, list[Finding], list[Finding]]]:
+    """Each root to show, with the other roots that failed with the identical unknown error (same type and
+    message: folded under it, so forty identical failures read in a screen) and its secondaries. Text and
+    HTML both use this, so their counts agree."""
+    groups: list[tuple[Finding, list[Finding], list[Finding]]] = []
+    first: dict[tuple, list[Finding]] = {}
+    for root in diagnosis.roots:
+        key = (root.error_type, root.message)
+        if root.cause == UNKNOWN and key in first:
+            first[key].append(root)
+            continue
+        same: list[Finding] = []
+        if root.cause == UNKNOWN:
+            first[key] = same
+        groups.append((root, same, [f for f in diagnosis.findings if f.secondary and f.root == root.nodeid]))
+    return groups
+
+
+def counts_line(diagnosis: Diagnosis) -> str:
+    """``6 root failure(s) in 2 group(s), 1 secondary``: the numbers a reader can check against the blocks."""
+    roots, groups = len(diagnosis.roots), len(root_groups(diagnosis))
+    secondary = len(diagnosis.findings) - roots
+    folded = f" in {groups} group(s) below" if groups != roots else ""
+    return f"{roots} root failure(s){folded}, {secondary} secondary"

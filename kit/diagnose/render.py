@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 from kit.common.text import one_line
 from kit.diagnose.advisor import render_advice
 from kit.diagnose.evidence import config_line, short
-from kit.diagnose.model import UNKNOWN, Diagnosis
+from kit.diagnose.model import UNKNOWN, Diagnosis, counts_line, root_groups
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["render_text", "findings_frame"]
+__all__ = ["render_text", "findings_frame", "headline"]
 
 
 def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
@@ -32,26 +32,19 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
            *wrap(f"{config_line(config)}; pytest {config.get('pytest') or '?'}, SQLAlchemy "
                  f"{config.get('sqlalchemy') or '?'}, asyncpg {config.get('asyncpg') or '?'}", "  ", "    "),
            f"  tests: {diagnosis.passed} passed, {diagnosis.failed} failed, {diagnosis.errors} errors; "
-           f"{len(diagnosis.findings)} finding(s), {len(diagnosis.roots)} root cause(s)"]
+           f"{counts_line(diagnosis)}"]
     if not diagnosis.findings:
         out.append("\nNo findings: nothing in this run points at a loop, session or isolation problem.")
         return "\n".join(out + _advice_lines(diagnosis))
-    shown_unknown: dict[str, int] = {}
-    for root in diagnosis.roots:
-        if root.cause == UNKNOWN and short(root.error_type) in shown_unknown:
-            shown_unknown[short(root.error_type)] += 1
-            out.append(f"      + {root.nodeid} [{root.phase}]: the same {short(root.error_type)}")
-            continue
-        if root.cause == UNKNOWN:
-            shown_unknown[short(root.error_type)] = 1
+    for root, same, children in root_groups(diagnosis):
         kind = "unknown cause (not in kit's catalogue)" if root.cause == UNKNOWN else root.cause
         out += ["", f"ROOT  {root.nodeid}  [{root.phase}]  {kind}"]
+        out += [f"      + {other.nodeid} [{other.phase}]: the same {short(other.error_type)}" for other in same]
         if root.error_type or root.message:
-            out += wrap(f"{short(root.error_type) or 'error'}: {_headline(root.message)}", "      ", "        ", 2)
+            out += wrap(f"{short(root.error_type) or 'error'}: {headline(root.message)}", "      ", "        ", 2)
         for item in root.evidence[:2]:
             out += wrap(item, "      evidence: ", "                ", 2)
         out += wrap(root.fix, "      fix: ", "           ")
-        children = [f for f in diagnosis.findings if f.secondary and f.root == root.nodeid]
         for child in children:
             head = f"      └ secondary: {child.nodeid} [{child.phase}] {short(child.error_type) or 'error'}: "
             out.append(head + one_line(child.message, max(30, width - len(head))))
@@ -63,7 +56,7 @@ def _advice_lines(diagnosis: Diagnosis) -> list[str]:
     return ["", render_advice(diagnosis.advice)] if diagnosis.advice else []
 
 
-def _headline(message: str | None) -> str:
+def headline(message: str | None) -> str:
     """The telling part of a long message: asyncio's different-loop error starts with the whole task repr."""
     text = message or ""
     at = text.find(" got Future ")

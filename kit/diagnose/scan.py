@@ -102,6 +102,8 @@ def _function_patterns(node: ast.FunctionDef | ast.AsyncFunctionDef, rel: str) -
             found.append(Pattern("loop_scope", rel, node.lineno, node.name, _literal(kw["loop_scope"]) or ""))
     if "event_loop" in params and node.name != "event_loop":
         found.append(Pattern("event_loop_request", rel, node.lineno, node.name))
+    if is_async:  # an async test or fixture: the suite runs coroutines, so loop settings matter to it
+        found.append(Pattern("async_def", rel, node.lineno, node.name))
     return found
 
 

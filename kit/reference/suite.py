@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import difflib
 import re
-import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kit.common.html import card, table
+from kit.common.text import one_line
 from kit.reference import STAGE_FILES, STAGES_DIR, assemble_stage, stage_config, stage_names
+from kit.run.progress import Progress
 from kit.run.runner import CaseResult, run_pytest
 
 __all__ = [
@@ -150,6 +152,14 @@ class StageResult:
                        "expected": t.expected, "as_expected": t.as_expected} for t in self.tests],
         }
 
+    def _repr_html_(self) -> str:
+        rows = [(t.nodeid.split("::")[-1], t.suite, t.outcome, t.phase or "", (t.error_type or "").rsplit(".", 1)[-1],
+                 one_line(t.message, 140), "yes" if t.as_expected else f"NO: {t.mismatch}") for t in self.tests]
+        verdict = (f"{self.passed} passed, {self.failed} failed, {self.errors} errors in {self.duration_s:.1f} s; "
+                   + ("as the report says" if self.as_expected else "NOT as the report says"))
+        return card(f"stage {self.stage} ({self.step})", self.as_expected, verdict,
+                    table(("test", "suite", "outcome", "phase", "error", "message", "as the report says"), rows))
+
 
 def _compare(stage: Stage, cases: list[CaseResult]) -> tuple[list[StageTest], list[str]]:
     tests = []
@@ -195,10 +205,15 @@ def run_stages(names: list[str] | None, target, *, timeout: float = DEFAULT_TIME
                progress=None) -> list[StageResult]:
     """Run several stages (all, in order, by default) one after the other."""
     results = []
-    for name in names or stage_names():
-        result = run_stage(name, target, timeout=timeout, record=record)
-        results.append(result)
-        (progress or _print_progress)(result)
+    names = names or stage_names()
+    with Progress(len(names), "stages") as bar:
+        for name in names:
+            result = run_stage(name, target, timeout=timeout, record=record)
+            results.append(result)
+            if progress:
+                progress(result)
+            else:
+                bar.step("\n".join(report_lines(result)), f"{result.stage}: {result.outcome}")
     return results
 
 
@@ -260,11 +275,9 @@ def summary_line(result: StageResult) -> str:
             f"{result.errors:>3} errors  {result.duration_s:5.1f} s  {verdict}")
 
 
-def _print_progress(result: StageResult) -> None:
-    print(summary_line(result), file=sys.stderr, flush=True)
-    for test in result.tests:
-        if not test.as_expected:
-            print(f"    {test.nodeid}: {test.mismatch}", file=sys.stderr, flush=True)
-    for key in result.missing:
-        print(f"    {key}: expected in stages.toml but did not run", file=sys.stderr, flush=True)
+def report_lines(result: StageResult) -> list[str]:
+    """A stage run for a terminal: its summary, then each test that did not behave as the report says."""
+    return [summary_line(result),
+            *(f"    {test.nodeid}: {test.mismatch}" for test in result.tests if not test.as_expected),
+            *(f"    {key}: expected in stages.toml but did not run" for key in result.missing)]
 

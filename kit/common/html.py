@@ -1,0 +1,34 @@
+"""Small HTML for notebook cells: a heading line and a table, escaped, wrapped, left-aligned.
+
+Results that a notebook cell shows (a stage run, a catalogue variant) render through ``_repr_html_`` with
+these, so a cell reads like the reports and never shows a raw dataclass repr.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+
+__all__ = ["escape", "table", "card"]
+
+_STYLE = ("<style>.kit-card table{border-collapse:collapse;width:100%;font-size:.9em}"
+          ".kit-card td,.kit-card th{text-align:left;vertical-align:top;border-bottom:1px solid #d0d7de;"
+          "padding:.25em .5em;white-space:normal;overflow-wrap:anywhere}"
+          ".kit-card .ok{color:#1a7f37;font-weight:bold}.kit-card .bad{color:#cf222e;font-weight:bold}</style>")
+
+
+def escape(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def card(title: str, ok: bool, verdict: str, body: str = "") -> str:
+    """A titled result: ``title — verdict`` (green or red), then ``body`` (already HTML)."""
+    css = "ok" if ok else "bad"
+    return f"<div class='kit-card'>{_STYLE}<p><strong>{escape(title)}</strong> — <span class='{css}'>" \
+           f"{escape(verdict)}</span></p>{body}</div>"
