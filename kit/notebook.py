@@ -72,7 +72,8 @@ def _readable_frames() -> None:
     def html(frame: pd.DataFrame) -> str | None:
         if len(frame) > 300 or frame.columns.nlevels > 1:
             return None  # pandas' own rendering: it truncates long frames
-        styler = frame.style.set_table_styles(styles).format(precision=3, na_rep="")
+        styler = (frame.style.set_table_styles(styles).format(precision=3, na_rep="")
+                  .set_table_attributes('class="dataframe"'))
         if isinstance(frame.index, pd.RangeIndex):
             styler = styler.hide(axis="index")
         return styler.to_html()

@@ -6,6 +6,7 @@ install. On a machine without them they skip, saying why. Screenshots land in ea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -127,12 +128,13 @@ def _wait(page, condition, timeout: float, what: str, interval: float = 0.5) -> 
         page.wait_for_timeout(interval * 1000)
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_notebook_01_runs_all_cells_in_jupyterlab(browser, lab, tmp_path):
+@contextlib.contextmanager
+def _run_all_cells(browser, lab, name: str, tmp_path: Path):
+    """Open notebook ``name`` in the private JupyterLab, Run All from the menu, wait until every cell ran; yield
+    the notebook's locator. Afterwards: nothing fetched from outside, the notebook never saved, no files left."""
     base, token, root = lab
-    committed = (REPO / "notebooks" / f"{NOTEBOOK}.ipynb").read_bytes()
-    served = root / "notebooks" / f"{NOTEBOOK}.ipynb"
+    committed = (REPO / "notebooks" / f"{name}.ipynb").read_bytes()
+    served = root / "notebooks" / f"{name}.ipynb"
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(60_000)
     leaving: list[str] = []
@@ -149,12 +151,11 @@ def test_notebook_01_runs_all_cells_in_jupyterlab(browser, lab, tmp_path):
     page = context.new_page()
     started = time.monotonic()
     try:
-        page.goto(f"{base}/lab/tree/notebooks/{NOTEBOOK}.ipynb?token={token}", wait_until="domcontentloaded")
+        page.goto(f"{base}/lab/tree/notebooks/{name}.ipynb?token={token}", wait_until="domcontentloaded")
         notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
         notebook.locator(".jp-CodeCell").first.wait_for(state="visible", timeout=120_000)
         _wait(page, lambda: _kernels_idle(base, token), 40, "the kernel to start")
-        code_cells = notebook.locator(".jp-CodeCell").count()
-        assert code_cells >= 5
+        assert notebook.locator(".jp-CodeCell").count() >= 4
 
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
@@ -162,23 +163,14 @@ def test_notebook_01_runs_all_cells_in_jupyterlab(browser, lab, tmp_path):
         _wait(page, lambda: all(re.fullmatch(r"\[\d+\]:", t.strip()) for t in prompts.all_inner_texts()), 240,
               "every code cell to have run (an error stops Run All)")
         _wait(page, lambda: _kernels_idle(base, token), 60, "the kernel to be idle")
-        print(f"\nJupyterLab: notebook {NOTEBOOK} opened and run in {time.monotonic() - started:.1f} s")
-
-        outputs = notebook.locator(".jp-OutputArea-output")
-        texts = outputs.all_inner_texts()
+        print(f"\nJupyterLab: notebook {name} opened and run in {time.monotonic() - started:.1f} s")
+        texts = notebook.locator(".jp-OutputArea-output").all_inner_texts()
         assert not any("Traceback" in t or re.search(r"^\w+(Error|Exception)\b", t, re.M) for t in texts), texts
         assert not any("\r" in t or t.count("\n") > 200 for t in texts)  # progress is clean lines
-        table = notebook.locator(".jp-OutputArea-output table.dataframe").first
-        table.wait_for(state="visible")
-        checks = table.inner_text()
-        assert all(name in checks for name in ("tcp", "asyncpg", "sqlalchemy", "pytest")), checks
-        plot = notebook.locator(".jp-OutputArea-output img").first
-        plot.scroll_into_view_if_needed()
-        assert plot.evaluate("img => img.complete && img.naturalWidth > 0")
-        assert "1 passed" in "\n".join(texts)  # the inline %%ipytest run
+        assert not any("PytestConfigWarning" in t for t in texts)
+        yield page, notebook, texts
         assert not leaving, leaving
-
-        shot = tmp_path / "jupyterlab.png"
+        shot = tmp_path / f"jupyterlab-{name}.png"
         page.screenshot(path=str(shot))
         print(f"JupyterLab screenshot: {shot}")
     except BaseException:
@@ -190,7 +182,43 @@ def test_notebook_01_runs_all_cells_in_jupyterlab(browser, lab, tmp_path):
     assert served.read_bytes() == committed, "JupyterLab saved the notebook (it must stay without outputs)"
     left = {p.name for p in served.parent.iterdir()} - {p.name for p in (REPO / "notebooks").iterdir()}
     assert not left - {".ipynb_checkpoints"}, f"running the notebook left files next to it: {left}"
-    assert (REPO / "notebooks" / f"{NOTEBOOK}.ipynb").read_bytes() == committed
+    assert (REPO / "notebooks" / f"{name}.ipynb").read_bytes() == committed
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_notebook_01_runs_all_cells_in_jupyterlab(browser, lab, tmp_path):
+    with _run_all_cells(browser, lab, NOTEBOOK, tmp_path) as (page, notebook, texts):
+        table = notebook.locator(".jp-OutputArea-output table.dataframe").first
+        table.wait_for(state="visible")
+        checks = table.inner_text()
+        assert all(name in checks for name in ("tcp", "asyncpg", "sqlalchemy", "pytest")), checks
+        plot = notebook.locator(".jp-OutputArea-output img").first
+        plot.scroll_into_view_if_needed()
+        assert plot.evaluate("img => img.complete && img.naturalWidth > 0")
+        assert "1 passed" in "\n".join(texts)  # the inline %%ipytest run
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_notebook_07_findings_render_as_html_that_fits_the_page(browser, lab, tmp_path):
+    with _run_all_cells(browser, lab, "07_diagnose_your_suite", tmp_path) as (page, notebook, texts):
+        diagnosis = notebook.locator(".jp-OutputArea-output .kit-diagnosis").first
+        diagnosis.wait_for(state="visible")
+        findings = diagnosis.locator("section.finding")
+        assert findings.count() >= 1
+        text = diagnosis.inner_text()
+        assert "module-engine-per-test-loop" in text or "legacy-event-loop-override" in text, text
+        assert "Fix" in text and "Evidence" in text and "`" not in text  # backticks rendered as code
+        assert diagnosis.locator("code").count() >= 1
+        # Nothing wider than the output area: no horizontal scrolling inside the diagnosis or its cards.
+        overflow = diagnosis.evaluate("""d => {
+            const area = d.closest('.jp-OutputArea-output').getBoundingClientRect();
+            return [d, ...d.querySelectorAll('section, table, pre')]
+                .filter(e => e.getBoundingClientRect().right > area.right + 1 || e.scrollWidth > e.clientWidth + 1)
+                .map(e => e.tagName + '.' + e.className);
+        }""")
+        assert not overflow, overflow
 
 
 # -- the shared reports ----------------------------------------------------------------------
