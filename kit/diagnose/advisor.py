@@ -58,9 +58,13 @@ class Advice:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def place(self) -> str:
+        """Where to look: the files and lines, or the configuration for an option left unset."""
+        return ", ".join(self.where) or "the pytest configuration (an option left unset)"
+
     def as_text(self) -> str:
-        where = ", ".join(self.where) or "the pytest configuration (an option left unset)"
-        lines = [f"[{self.severity}] {self.rule}: {self.message}", f"    where: {where}",
+        lines = [f"[{self.severity}] {self.rule}: {self.message}", f"    where: {self.place}",
                  f"    breaks on: {self.breaks_on}", f"    fix: {self.fix}"]
         lines += [f"    measured: {cite}" for cite in self.evidence] or [
             "    measured: not in the matrix results given (run `kit matrix` to see it here)"]

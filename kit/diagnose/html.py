@@ -96,7 +96,7 @@ def _advice_block(diagnosis: Diagnosis) -> str:
         return ""
     items = "".join(
         f"<li><strong>[{_e(a.severity)}] {_e(a.rule)}</strong>: {_prose(a.message)}"
-        f"<br><span class='meta'>where: {_e(', '.join(a.where) or 'the configuration')} · breaks on: "
+        f"<br><span class='meta'>where: {_e(a.place)} · breaks on: "
         f"{_e(a.breaks_on)}</span><br>fix: {_prose(a.fix)}"
         + "".join(f"<br><span class='meta'>measured: {_e(cite)}</span>" for cite in a.evidence) + "</li>"
         for a in diagnosis.advice)
