@@ -158,7 +158,8 @@ def test_notebook_07_diagnoses_in_a_scratch_database_not_in_kits_own(target, inv
 def test_kits_own_export_is_not_the_users_choice(monkeypatch):
     from kit.db.target import export_own_database_url, user_database_url
 
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+    for name in ("DATABASE_URL", "KIT_OWN_DATABASE_URL", "KIT_USER_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)  # and restored afterwards: the export writes all three
     export_own_database_url("postgresql://kit:x@127.0.0.1:1/kit_test")
     assert user_database_url() is None and os.environ["DATABASE_URL"].endswith("/kit_test")
     monkeypatch.setenv("DATABASE_URL", "postgresql://app:y@db:5432/app_test")
@@ -228,13 +229,20 @@ def test_help_version_and_bare_kit():
     assert "broken" in run_help.split("--variant")[-1] and "(must show the symptom)" in run_help
 
 
-def test_a_stopped_server_is_restarted_with_a_line_that_says_so(target):
-    kit_cli("db", "stop")
-    probe = kit_cli("probe", "--repeat", "1")
-    assert probe.code == 0, probe.all
-    assert "starting the embedded PostgreSQL" in probe.err
-    again = kit_cli("probe", "--repeat", "1")
-    assert "starting the embedded PostgreSQL" not in again.err
+def test_a_stopped_server_is_restarted_with_a_line_that_says_so(tmp_path):
+    from kit.db.embedded import EmbeddedServer
+
+    own = {"KIT_STATE_DIR": str(tmp_path / "state"), "KIT_DATA_DIR": str(tmp_path / "data")}  # not the session's
+    try:
+        assert kit_cli("db", "start", env=own).code == 0
+        kit_cli("db", "stop", env=own)
+        probe = kit_cli("probe", "--repeat", "1", env=own)
+        assert probe.code == 0, probe.all
+        assert "starting the embedded PostgreSQL" in probe.err
+        again = kit_cli("probe", "--repeat", "1", env=own)
+        assert "starting the embedded PostgreSQL" not in again.err
+    finally:
+        EmbeddedServer(tmp_path / "state").stop()
 
 
 # -- 11. parameters ---------------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def _advice_block(diagnosis: Diagnosis) -> str:
     items = "".join(
         f"<li><strong>[{_e(a.severity)}] {_e(a.rule)}</strong>: {_prose(a.message)}"
         f"<br><span class='meta'>where: {_e(a.place)} · breaks on: "
-        f"{_e(a.breaks_on)}</span><br>fix: {_prose(a.fix)}"
+        f"{_prose(a.breaks_on)}</span><br>fix: {_prose(a.fix)}"
         + "".join(f"<br><span class='meta'>measured: {_e(cite)}</span>" for cite in a.evidence) + "</li>"
         for a in diagnosis.advice)
     return f"<h3>Upgrade advisor</h3><ul>{items}</ul>"

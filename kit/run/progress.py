@@ -1,13 +1,15 @@
 """Progress of long work, the way each place expects it: a live bar in a notebook, a line per step in a terminal.
 
-A notebook cell that runs the catalogue should show one bar that fills (tqdm's ``auto`` front end, the
-ecosystem's convention) rather than a wall of lines, and never text on stderr (JupyterLab paints it as an
-error box). A terminal gets one line per finished step on stderr, so that stdout stays for results
-(``--json -``). Which one is decided by where kit runs, not by the caller.
+A notebook cell that runs the catalogue shows one bar that fills, updated in place, never a wall of lines
+and never text on stderr (JupyterLab paints stderr as an error box). The bar is plain HTML updated through
+IPython's display handles: tqdm's notebook front end needs ipywidgets, and a widget in an exported report
+needs its manager script from a CDN, which kit's offline reports must never fetch. In a terminal each
+finished step is one line on stderr, so that stdout stays for results (``--json -``).
 """
 
 from __future__ import annotations
 
+import html
 import sys
 import threading
 from typing import Any
@@ -16,10 +18,10 @@ __all__ = ["Progress", "in_notebook"]
 
 
 def in_notebook() -> bool:
-    """True inside a Jupyter kernel (where ``tqdm.auto`` draws a widget or an HTML bar)."""
-    shell = sys.modules.get("IPython")
+    """True inside a Jupyter kernel."""
+    ipython = sys.modules.get("IPython")
     try:
-        return shell is not None and type(shell.get_ipython()).__name__ == "ZMQInteractiveShell"
+        return ipython is not None and type(ipython.get_ipython()).__name__ == "ZMQInteractiveShell"
     except Exception:  # noqa: BLE001 - an unusual IPython: behave as a terminal
         return False
 
@@ -28,36 +30,48 @@ class Progress:
     """``total`` steps of work called ``what``; call :meth:`step` once per finished step, then :meth:`close`."""
 
     def __init__(self, total: int, what: str, *, notebook: bool | None = None) -> None:
-        self.total, self.done = total, 0
+        self.total, self.done, self.what, self.status = total, 0, what, ""
         self._lock = threading.Lock()
-        self._bar: Any = None
+        self._handle: Any = None
         if in_notebook() if notebook is None else notebook:
-            from tqdm.auto import tqdm
+            from IPython.display import HTML, display
 
-            self._bar = tqdm(total=total, desc=what, unit="step", leave=True, dynamic_ncols=True)
+            self._html = HTML
+            self._handle = display(HTML(self._bar()), display_id=True)
+
+    def _bar(self) -> str:
+        return (f"<div style='font-family:system-ui,sans-serif;font-size:.9em'>{html.escape(self.what)} "
+                f"<progress value='{self.done}' max='{max(self.total, 1)}' style='width:16em;vertical-align:middle'>"
+                f"</progress> {self.done}/{self.total} <span style='color:#57606a'>{html.escape(self.status)}</span>"
+                "</div>")
+
+    def _show(self) -> None:
+        self._handle.update(self._html(self._bar()))
 
     def step(self, line: str, status: str = "") -> None:
         """One step finished: ``line`` is its terminal line, ``status`` a short note for the bar."""
         with self._lock:
             self.done += 1
-            if self._bar is not None:
-                if status:
-                    self._bar.set_postfix_str(status, refresh=False)
-                self._bar.update(1)
+            if self._handle is not None:
+                self.status = status
+                self._show()
             else:
                 print(line, file=sys.stderr, flush=True)
 
     def note(self, line: str) -> None:
         """A line that is not a finished step (an environment being built): the bar's note, or a line."""
         with self._lock:
-            if self._bar is not None:
-                self._bar.set_postfix_str(line[:60])
+            if self._handle is not None:
+                self.status = line.strip()[:80]
+                self._show()
             else:
                 print(line, file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        if self._handle is not None:
+            with self._lock:
+                self.status = "done"
+                self._show()
 
     def __enter__(self) -> Progress:
         return self
