@@ -217,6 +217,9 @@ def test_notebook_07_findings_render_as_html_that_fits_the_page(browser, lab, tm
         assert "module-engine-per-test-loop" in text or "legacy-event-loop-override" in text, text
         assert "Fix" in text and "Evidence" in text and "`" not in text  # backticks rendered as code
         assert diagnosis.locator("code").count() >= 1
+        plot = notebook.locator(".jp-OutputArea-output img").last  # the timeline cell still draws inline
+        plot.scroll_into_view_if_needed()
+        assert plot.evaluate("img => img.complete && img.naturalWidth > 0")
         # Nothing wider than the output area: no horizontal scrolling inside the diagnosis or its cards.
         overflow = diagnosis.evaluate("""d => {
             const area = d.closest('.jp-OutputArea-output').getBoundingClientRect();

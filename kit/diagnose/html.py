@@ -20,6 +20,7 @@ from kit.diagnose.evidence import short
 from kit.diagnose.model import UNKNOWN, Diagnosis, Finding, counts_line, root_groups
 from kit.diagnose.render import headline
 from kit.diagnose.timeline import loop_timeline_figure
+from kit.run.progress import in_notebook
 
 __all__ = ["render_fragment", "render_html", "write_html", "timeline_png"]
 
@@ -59,7 +60,8 @@ def timeline_png(diagnosis: Diagnosis) -> bytes | None:
         return None
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
+    if not in_notebook():  # a kernel keeps its inline backend, or its later figures would not show
+        matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     fig = loop_timeline_figure(diagnosis.run.cases, diagnosis.findings, diagnosis.run.events)

@@ -68,10 +68,11 @@ class Diagnosis:
                 "advice": [a.as_dict() for a in self.advice]}
 
     def _repr_html_(self) -> str:
-        """In a notebook cell: the findings (root, then its fallout), the fix and the advice, as HTML."""
+        """In a notebook cell: the findings (root, then its fallout), the fix and the advice, as HTML (the loop
+        timeline is its own figure: ``kit.diagnose.timeline(diagnosis)``)."""
         from kit.diagnose.html import render_fragment
 
-        return render_fragment(self)
+        return render_fragment(self, timeline=False)
 
 
 def fix_for(cause: str) -> str:
