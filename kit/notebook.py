@@ -7,6 +7,7 @@ pytest in a thread (``run_in_thread=True``); kit passes every option to ``ipytes
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -27,10 +28,11 @@ __all__ = ["setup", "target", "records", "checks_table", "scenario_table", "loop
 
 # pytest's configuration for inline tests is kit's own (kit/notebook.ini, given with -c): the kit checkout's
 # pyproject.toml above the notebooks configures kit's tests, and its options (`timeout`) would warn in every
-# cell. Failures shown on purpose get the one-line summary (`--tb=no -rfE`), not 60 lines of SQLAlchemy
-# internals with local paths: `%%ipytest --tb=short` brings the traceback back for one cell.
+# cell. Failures shown on purpose get the one-line summary (`--tb=no -rfE`, no warnings summary), not 60 lines
+# of SQLAlchemy internals with local paths: `%%ipytest --tb=short` brings the traceback back for one cell.
 IPYTEST_ADDOPTS = ("-q", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                   "-c", str(Path(__file__).with_name("notebook.ini")), "--rootdir=.", "--tb=no", "-rfE")
+                   "-c", str(Path(__file__).with_name("notebook.ini")), "--rootdir=.", "--tb=no", "-rfE",
+                   "--disable-warnings")
 
 
 @lru_cache(maxsize=1)
@@ -54,6 +56,9 @@ def setup(raise_on_error: bool = False) -> Target:
                                 "axes.spines.right": False})
     ipytest.autoconfig(run_in_thread=True, raise_on_error=raise_on_error, addopts=IPYTEST_ADDOPTS)
     _readable_frames()
+    # A test that pytest-asyncio could not start (shown on purpose: no run_in_thread) is already reported as
+    # failed; its coroutine, never awaited, would add a stderr box with a site-packages path under a later cell.
+    warnings.filterwarnings("ignore", message=r"coroutine 'test_\w*' was never awaited", category=RuntimeWarning)
     return target()
 
 

@@ -159,7 +159,8 @@ def test_kits_own_export_is_not_the_users_choice(monkeypatch):
     from kit.db.target import export_own_database_url, user_database_url
 
     for name in ("DATABASE_URL", "KIT_OWN_DATABASE_URL", "KIT_USER_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)  # and restored afterwards: the export writes all three
+        monkeypatch.setenv(name, "")  # so that monkeypatch restores all three: the export writes them
+        monkeypatch.delenv(name)
     export_own_database_url("postgresql://kit:x@127.0.0.1:1/kit_test")
     assert user_database_url() is None and os.environ["DATABASE_URL"].endswith("/kit_test")
     monkeypatch.setenv("DATABASE_URL", "postgresql://app:y@db:5432/app_test")
