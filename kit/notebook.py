@@ -63,27 +63,32 @@ def setup(raise_on_error: bool = False) -> Target:
 
 
 def _readable_frames() -> None:
-    """Every DataFrame this kernel shows: text left-aligned and wrapped at word boundaries, not cut mid-word,
-    and wide tables kept inside the page (JupyterLab and the HTML reports both use this rendering)."""
+    """Every DataFrame this kernel shows goes through :func:`frame_html` (JupyterLab and the HTML reports)."""
     import pandas as pd
     from IPython import get_ipython
 
     shell = get_ipython()
-    if shell is None:
-        return
-    styles = [{"selector": "th, td", "props": "text-align: left; vertical-align: top; white-space: pre-wrap; "
-                                              "overflow-wrap: anywhere; max-width: 42em;"}]
+    if shell is not None:
+        shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, frame_html)
 
-    def html(frame: pd.DataFrame) -> str | None:
-        if len(frame) > 300 or frame.columns.nlevels > 1:
-            return None  # pandas' own rendering: it truncates long frames
-        styler = (frame.style.set_table_styles(styles).format(precision=3, na_rep="")
-                  .set_table_attributes('class="dataframe"'))
-        if isinstance(frame.index, pd.RangeIndex):
-            styler = styler.hide(axis="index")
-        return styler.to_html()
 
-    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, html)
+_FRAME_STYLES = [{"selector": "th, td", "props": "text-align: left; vertical-align: top; white-space: pre-wrap; "
+                                                 "overflow-wrap: anywhere; max-width: 42em;"}]
+
+
+def frame_html(frame: pd.DataFrame) -> str | None:
+    """A DataFrame as HTML that reads: text left-aligned and wrapped at word boundaries, not cut mid-word, wide
+    tables kept inside the page, every value escaped (messages hold ``<Task ...>`` reprs). None for frames
+    pandas renders better itself (long ones: it truncates them)."""
+    import pandas as pd
+
+    if len(frame) > 300 or frame.columns.nlevels > 1:
+        return None
+    styler = (frame.style.set_table_styles(_FRAME_STYLES).format(precision=3, na_rep="", escape="html")
+              .set_table_attributes('class="dataframe"'))
+    if isinstance(frame.index, pd.RangeIndex):
+        styler = styler.hide(axis="index")
+    return styler.to_html()
 
 
 def records(kind: str | None = None, last: int | None = None) -> pd.DataFrame:

@@ -265,3 +265,24 @@ def test_unknown_parameters_are_one_paragraph(target, tmp_path):
     assert result.code == 2 and "has no parameter NOPE" in result.err, result.all
     malformed = kit_cli("investigate", "07", "-p", "SUITE", "--out", str(tmp_path / "r"))
     assert malformed.code == 2 and "-p NAME=VALUE" in malformed.err
+
+
+def test_reports_name_files_not_where_a_virtualenv_lives():
+    from kit.common.text import hide_local_paths
+
+    text = (f"{sys.prefix}/lib/python3.11/site-packages/pytest_asyncio/plugin.py:561: def event_loop "
+            f"{sys.base_prefix}/lib/python{sys.version_info[0]}.{sys.version_info[1]}/asyncio/base_events.py:180 "
+            "/home/me/.venvs/app/lib/python3.12/site-packages/sqlalchemy/pool/base.py")
+    shown = hide_local_paths(text)
+    assert "site-packages" not in shown and sys.prefix not in shown and sys.base_prefix not in shown, shown
+    assert "[packages]/pytest_asyncio/plugin.py:561" in shown and "[python]/asyncio/base_events.py:180" in shown
+    assert "[packages]/sqlalchemy/pool/base.py" in shown
+
+
+def test_tables_in_notebooks_escape_what_they_show():
+    import pandas as pd
+
+    from kit.notebook import frame_html
+
+    html = frame_html(pd.DataFrame({"message": ["Task <Task pending coro=<test_x()>> got Future"]}))
+    assert "&lt;Task pending" in html and "<Task" not in html and 'class="dataframe"' in html

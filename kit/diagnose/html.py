@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kit.common.masking import mask_text
-from kit.common.text import one_line
+from kit.common.text import hide_local_paths, one_line
 from kit.diagnose.evidence import short
 from kit.diagnose.model import UNKNOWN, Diagnosis, Finding, counts_line, root_groups
 from kit.diagnose.render import headline
@@ -150,6 +150,6 @@ def write_html(diagnosis: Diagnosis, destination: Path) -> Path:
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
-    partial.write_text(mask_text(render_html(diagnosis)) or "", encoding="utf-8")
+    partial.write_text(hide_local_paths(mask_text(render_html(diagnosis)) or ""), encoding="utf-8")
     os.replace(partial, destination)
     return destination

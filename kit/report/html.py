@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kit.common.masking import mask_text
+from kit.common.text import hide_local_paths
 from kit.run.kernel import import_nbformat
 
 __all__ = ["NotebookResult", "render_notebook", "write_index", "write_masked"]
@@ -24,9 +25,10 @@ _HEADING = re.compile(r'<h([12]) id="([^"]+)"[^>]*>(.*?)<a class="anchor-link"',
 
 
 def write_masked(destination: Path, text: str) -> Path:
-    """Write ``text`` scrubbed of secrets, atomically: a reader never sees half a report."""
+    """Write ``text`` scrubbed of secrets and of local installation paths, atomically: a reader never sees
+    half a report."""
     partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
-    partial.write_text(mask_text(text) or "", encoding="utf-8")
+    partial.write_text(hide_local_paths(mask_text(text) or ""), encoding="utf-8")
     os.replace(partial, destination)
     return destination
 
