@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kit.common.text import short_type
 from kit.db.target import Target, export_own_database_url, resolve_target
 from kit.run.records import load_records
 
@@ -113,7 +114,7 @@ def scenario_table(results: Sequence[VariantResult]) -> pd.DataFrame:
     frame = pd.DataFrame([{
         "entry": r.scenario, "variant": r.variant, "outcome": r.outcome, "as expected": r.reproduced,
         "passed": r.tests_passed, "failed": r.tests_failed, "errored": r.tests_errored,
-        "first error": (r.first_error_type or "").rsplit(".", 1)[-1],
+        "first error": short_type(r.first_error_type),
         "message": (r.first_error_message or "")[:110], "seconds": r.duration_s,
     } for r in results])
     return frame
@@ -126,7 +127,7 @@ def loops_table(result: VariantResult) -> pd.DataFrame:
     rows = []
     for test in result.tests:
         row = {"test": test["nodeid"].split("::")[-1], "outcome": test["outcome"],
-               "error": (test["error_type"] or "").rsplit(".", 1)[-1]}
+               "error": short_type(test["error_type"])}
         row.update({f"{phase} loop": ",".join(loops) for phase, loops in test["loops"].items()})
         row.update({f"fixture {name}": loop for name, loop in test["fixture_loops"].items()})
         rows.append(row)
@@ -143,7 +144,7 @@ def stage_table(result: StageResult) -> pd.DataFrame:
 
     return pd.DataFrame([{
         "test": t.nodeid.split("::")[-1], "suite": t.suite, "outcome": t.outcome, "phase": t.phase or "",
-        "error": (t.error_type or "").rsplit(".", 1)[-1], "message": (t.message or "")[:100],
+        "error": short_type(t.error_type), "message": (t.message or "")[:100],
         "seconds": round(t.duration_s, 3), "as the report says": t.as_expected,
     } for t in result.tests])
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from kit.catalogue.scenario import Scenario, Symptom
+from kit.common.text import short_type
 
 if TYPE_CHECKING:
     from kit.run.runner import PytestRun
@@ -74,7 +75,7 @@ def symptom_matches(symptom: Symptom, error_type: str | None, message: str | Non
     """True when an observed error (type name, possibly dotted, message and phase) is this symptom."""
     if not error_type:
         return False
-    if error_type.rsplit(".", 1)[-1] != symptom.error_type:
+    if short_type(error_type) != symptom.error_type:
         return False
     if symptom.phase not in ("any", phase):
         return False

@@ -23,6 +23,7 @@ from kit.catalogue.envs import MatrixEnv, ensure_env, envs_dir, requirements_for
 from kit.catalogue.judge import as_declared, expected_for
 from kit.catalogue.scenario import VARIANTS, Scenario, catalogue, get_scenario
 from kit.common.masking import mask_text
+from kit.common.text import short_type
 from kit.errors import MatrixError, ScenarioError
 from kit.run import cancel
 from kit.run.progress import Progress
@@ -170,7 +171,7 @@ def run_matrix(
             done[0] += 1
             if record:
                 append_records([cell_record(cell, getattr(target, "kind", None), run_id)])
-            error = (cell.first_error_type or "").rsplit(".", 1)[-1]
+            error = short_type(cell.first_error_type)
             line = (f"[{done[0]:>3}/{len(work)}] {cell.scenario:<34} {cell.variant:<6} pa {cell.pytest_asyncio:<7} "
                     f"sa {cell.sqlalchemy:<7} {cell.outcome:<7} "
                     f"{'as declared' if cell.as_declared else 'UNEXPECTED':<11} {cell.duration_s:5.1f} s  {error}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from kit.catalogue import judge
 from kit.catalogue.scenario import VARIANTS, Scenario, assemble, catalogue, get_scenario
 from kit.common.html import card, table
-from kit.common.text import one_line
+from kit.common.text import one_line, short_type
 from kit.common.versions import run_versions
 from kit.db.target import Target, reachable, scratch_database, server_version
 from kit.errors import TargetError
@@ -53,7 +53,7 @@ class VariantResult:
 
     def _repr_html_(self) -> str:
         rows = [(t["nodeid"].split("::")[-1], t["outcome"], t.get("phase") or "",
-                 (t.get("error_type") or "").rsplit(".", 1)[-1], one_line(t.get("message"), 140),
+                 short_type(t.get("error_type")), one_line(t.get("message"), 140),
                  " ".join(f"{phase}: {','.join(loops)}" for phase, loops in t.get("loops", {}).items()))
                 for t in self.tests]
         expected = "showed its symptom" if self.variant == "broken" else "passed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 
-__all__ = ["one_line", "hide_local_paths"]
+__all__ = ["one_line", "short_type", "hide_local_paths"]
 
 
 def one_line(text: str | None, width: int = 160) -> str:
@@ -16,6 +16,12 @@ def one_line(text: str | None, width: int = 160) -> str:
     cut = flat[: width - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > width // 2 else cut) + "…"  # at a word boundary unless a word is huge
+
+
+
+def short_type(error_type: str | None) -> str:
+    """``sqlalchemy.exc.InterfaceError`` -> ``InterfaceError`` (and None -> "")."""
+    return (error_type or "").rsplit(".", 1)[-1]
 
 
 _PACKAGES = re.compile(r"/(?:site|dist)-packages/")

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kit.common.text import short_type
 from kit.diagnose.scan import INI_OPTIONS, Pattern, scan_suite
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def _cells(matrix_results: Iterable[MatrixCell | dict] | None) -> list[dict]:
 
 
 def _cite(row: dict) -> str:
-    error = (row.get("first_error_type") or "").rsplit(".", 1)[-1]
+    error = short_type(row.get("first_error_type"))
     message = (row.get("first_error_message") or "").strip().splitlines()
     tail = f" ({error}: {message[0][:90]})" if error and message and row.get("outcome") != "passed" else (
         f" ({error})" if error and row.get("outcome") != "passed" else "")

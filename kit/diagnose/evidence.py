@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kit.common.text import one_line
+from kit.common.text import one_line, short_type
 from kit.diagnose.scan import event_loop_overrides
 from kit.recorder.events import (
     CONCURRENT_USE,
@@ -52,9 +52,7 @@ DEASSOCIATED = re.compile(r"transaction already deassociated from connection")
 _SCOPE_ORDER = {"session": 0, "package": 1, "module": 2, "class": 3, "function": 4}
 
 
-def short(error_type: str | None) -> str:
-    """``sqlalchemy.exc.InterfaceError`` -> ``InterfaceError``."""
-    return (error_type or "").rsplit(".", 1)[-1]
+short = short_type  # the name the rules use
 
 
 def texts(case: CaseResult) -> str:

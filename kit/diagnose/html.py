@@ -7,15 +7,14 @@ suite (test ids, error messages, evidence) is HTML-escaped, and the page is scru
 from __future__ import annotations
 
 import base64
-import html
 import io
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kit.common.masking import mask_text
-from kit.common.text import hide_local_paths, one_line
+from kit.common.html import escape as _e
+from kit.common.html import write_masked
+from kit.common.text import one_line
 from kit.diagnose.evidence import short
 from kit.diagnose.model import UNKNOWN, Diagnosis, Finding, counts_line, root_groups
 from kit.diagnose.render import headline
@@ -43,10 +42,6 @@ _STYLE = """
 """
 _PAGE_STYLE = " body { margin: 2em auto; max-width: 70em; padding: 0 1em; }"
 _CODE = re.compile(r"`([^`]+)`")
-
-
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def _prose(text: str | None) -> str:
@@ -149,7 +144,4 @@ def write_html(diagnosis: Diagnosis, destination: Path) -> Path:
     """Write the report atomically, scrubbed of every secret kit knows about."""
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
-    partial.write_text(hide_local_paths(mask_text(render_html(diagnosis)) or ""), encoding="utf-8")
-    os.replace(partial, destination)
-    return destination
+    return write_masked(destination, render_html(diagnosis))

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kit.common.html import card, table
-from kit.common.text import one_line
+from kit.common.text import one_line, short_type
 from kit.reference import STAGE_FILES, STAGES_DIR, assemble_stage, stage_config, stage_names
 from kit.run.progress import Progress
 from kit.run.runner import CaseResult, run_pytest
@@ -29,7 +29,7 @@ DEFAULT_TIMEOUT = 120.0
 
 
 def _short(error_type: str | None) -> str | None:
-    return error_type.rsplit(".", 1)[-1] if error_type else None
+    return short_type(error_type) or None
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class StageResult:
         }
 
     def _repr_html_(self) -> str:
-        rows = [(t.nodeid.split("::")[-1], t.suite, t.outcome, t.phase or "", (t.error_type or "").rsplit(".", 1)[-1],
+        rows = [(t.nodeid.split("::")[-1], t.suite, t.outcome, t.phase or "", short_type(t.error_type),
                  one_line(t.message, 140), "yes" if t.as_expected else f"NO: {t.mismatch}") for t in self.tests]
         verdict = (f"{self.passed} passed, {self.failed} failed, {self.errors} errors in {self.duration_s:.1f} s; "
                    + ("as the report says" if self.as_expected else "NOT as the report says"))

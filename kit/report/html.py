@@ -8,29 +8,18 @@ kit writes is HTML-escaped, and the final files are scrubbed of any secret kit k
 from __future__ import annotations
 
 import html
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kit.common.masking import mask_text
-from kit.common.text import hide_local_paths
+from kit.common.html import write_masked
 from kit.run.kernel import import_nbformat
 
-__all__ = ["NotebookResult", "render_notebook", "write_index", "write_masked"]
+__all__ = ["NotebookResult", "render_notebook", "write_index"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 _HEADING = re.compile(r'<h([12]) id="([^"]+)"[^>]*>(.*?)<a class="anchor-link"', re.S)
-
-
-def write_masked(destination: Path, text: str) -> Path:
-    """Write ``text`` scrubbed of secrets and of local installation paths, atomically: a reader never sees
-    half a report."""
-    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
-    partial.write_text(hide_local_paths(mask_text(text) or ""), encoding="utf-8")
-    os.replace(partial, destination)
-    return destination
 
 
 @dataclass

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kit.common.html import write_masked
 from kit.common.masking import mask_text
 from kit.common.paths import data_dir, notebooks_dir
 from kit.common.text import one_line
 from kit.common.versions import collect_versions
 from kit.db.target import KIT_OWN_DATABASE_URL, Target, check_reachable
 from kit.errors import NotebookError
-from kit.report.html import NotebookResult, render_notebook, write_index, write_masked
+from kit.report.html import NotebookResult, render_notebook, write_index
 from kit.report.parameters import inject_parameters
 from kit.run import cancel
 from kit.run.kernel import execute_notebook, failed_cell, import_nbformat

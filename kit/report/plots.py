@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from kit.common.text import short_type
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -60,7 +62,7 @@ def catalogue_heatmap(results: Sequence[Any]) -> Figure:
             if r is None:
                 continue
             ax.add_patch(plt.Rectangle((x, y), 0.96, 0.92, color=OUTCOME_COLOURS.get(r.outcome, "#6e7781")))
-            label = ("✓ " if r.reproduced else "✗ ") + ((r.first_error_type or "").rsplit(".", 1)[-1] or r.outcome)
+            label = ("✓ " if r.reproduced else "✗ ") + (short_type(r.first_error_type) or r.outcome)
             ax.text(x + 0.48, y + 0.46, label, ha="center", va="center", color="white", fontsize=8)
     ax.set_xlim(0, len(variants))
     ax.set_ylim(len(entries), 0)
@@ -146,7 +148,7 @@ def matrix_heatmap(cells: Sequence[Any], title: str | None = None) -> Figure:
                 if r is None:
                     continue
                 ax.add_patch(plt.Rectangle((x, y), 0.96, 0.92, color=OUTCOME_COLOURS.get(r["outcome"], "#6e7781")))
-                error = (r.get("first_error_type") or "").rsplit(".", 1)[-1]
+                error = short_type(r.get("first_error_type"))
                 label = "pass" if r["outcome"] == "passed" else (error or r["outcome"])[:14]
                 mark = "✓" if r.get("as_declared") else "✗"
                 ax.text(x + 0.48, y + 0.46, f"{mark} {label}", ha="center", va="center", color="white", fontsize=7)
