@@ -332,13 +332,38 @@ def test_event_loop_is_closed_only_logged_in_a_passing_run_is_loop_closed_dispos
     assert findings(diagnosis) == [("test_a.py::test_a", "teardown", "loop-closed-dispose", None)]
 
 
-def test_a_session_that_rolled_back_the_tests_transaction_is_a_leak_even_when_tests_pass():
+def test_rows_committed_after_a_joined_rollback_are_a_leak_even_when_tests_pass():
     rollback = {"event": "pool", "action": "joined-rollback", "nodeid": "test_a.py::test_a", "phase": "call",
-                "mode": "conservative_savepoint"}
-    diagnosis = classified(passed("test_a.py::test_a", "L1"), rollback, passed("test_a.py::test_b", "L2"),
+                "mode": "conservative_savepoint", "is_async": True}
+    commit = {"event": "pool", "action": "leaked-commit", "nodeid": "test_a.py::test_a", "phase": "call", "writes": 2}
+    diagnosis = classified(passed("test_a.py::test_a", "L1"), rollback, commit, passed("test_a.py::test_b", "L2"),
                            exit_code=0)
     assert findings(diagnosis) == [("test_a.py::test_a", "call", "rollback-isolation-leak", None)]
-    assert "conservative_savepoint" in diagnosis.roots[0].evidence[0]
+    root = diagnosis.roots[0]
+    assert "conservative_savepoint" in root.evidence[0] and "2 write statement(s) were committed" in root.evidence[1]
+    assert root.confidence == "high" and "rows" in root.basis
+    assert "AsyncSession(bind=conn" in root.fix
+
+
+def test_a_joined_rollback_that_leaked_nothing_is_no_finding():
+    """A library testing its own rollback: the session ends the outer transaction on purpose, commits nothing
+    after, every test passes. The warning alone is not a leak (the green-suite false positive)."""
+    rollback = {"event": "pool", "action": "joined-rollback", "nodeid": "test_a.py::test_a", "phase": "call",
+                "mode": "conservative_savepoint", "is_async": False}
+    warning = {"event": "warning", "nodeid": "test_a.py::test_a", "phase": "call", "category": "SAWarning",
+               "message": "transaction already deassociated from connection"}
+    diagnosis = classified(passed("test_a.py::test_a", "L1"), rollback, warning, passed("test_a.py::test_b", "L1"),
+                           exit_code=0)
+    assert diagnosis.findings == []
+
+
+def test_a_sync_session_leak_gets_the_sync_fix():
+    rollback = {"event": "pool", "action": "joined-rollback", "nodeid": "test_a.py::test_a", "phase": "call",
+                "mode": "conservative_savepoint", "is_async": False}
+    commit = {"event": "pool", "action": "leaked-commit", "nodeid": "test_a.py::test_a", "phase": "call", "writes": 1}
+    diagnosis = classified(passed("test_a.py::test_a", "L1"), rollback, commit, exit_code=0)
+    fix = diagnosis.roots[0].fix
+    assert "Session(bind=conn" in fix and "AsyncSession(" not in fix, fix
 
 
 @pytest.mark.parametrize("error_type, message, cause", [

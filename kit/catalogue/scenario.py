@@ -14,6 +14,9 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
                                # in name order) run as a notebook in a real kernel
     explanation = "..."        # why it happens, 3-6 sentences
     fix = "..."                # what to change
+    [fixes]                    # optional: the fix where the suite differs from the entry's own shape, by context:
+    anyio = "..."              #   tests run by AnyIO's pytest plugin; "sync": sync tests driving loops themselves;
+    sync-session = "..."       #   "sync-session": a sync Session (kit.diagnose picks the one that fits)
     references = ["pytest-asyncio #402", "..."]
     [symptom]                  # what the broken variant shows
     error_type = "RuntimeError"          # exception class name (last dotted part), or "timeout"
@@ -68,6 +71,11 @@ class Scenario:
     timeout: float | None = None
     path: Path = field(default=CATALOGUE_DIR, repr=False)
     versions: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [versions] table
+    fixes: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [fixes] table
+
+    def fix_in(self, context: str | None) -> str:
+        """The fix for a suite of this ``context`` (a key of ``[fixes]``), else the entry's own fix."""
+        return (self.fixes.get(context) or self.fix).strip() if context else self.fix
 
     def time_limit(self, variant: str, default: float = 120.0) -> float:
         """Seconds a variant may run: the entry's own ``timeout`` bounds its broken variant (an expected
@@ -79,7 +87,7 @@ class Scenario:
             "id": self.id, "title": self.title, "kind": self.kind,
             "symptom": vars(self.symptom), "explanation": self.explanation, "fix": self.fix,
             "references": list(self.references), "secondary": [vars(s) for s in self.secondary],
-            "versions": dict(self.versions),
+            "versions": dict(self.versions), "fixes": dict(self.fixes),
         }
 
 
@@ -90,7 +98,7 @@ def _load(directory: Path) -> Scenario:
         symptom=Symptom(**meta["symptom"]), explanation=meta["explanation"].strip(), fix=meta["fix"].strip(),
         references=tuple(meta.get("references", ())),
         secondary=tuple(Symptom(**s) for s in meta.get("secondary", ())), timeout=meta.get("timeout"),
-        path=directory, versions=meta.get("versions", {}),
+        path=directory, versions=meta.get("versions", {}), fixes=meta.get("fixes", {}),
     )
 
 

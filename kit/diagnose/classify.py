@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kit.diagnose.evidence import Evidence, raw_evidence
+from kit.diagnose.evidence import Evidence, raw_evidence, runner_context
 from kit.diagnose.fallout import log_findings, secondary_of
 from kit.diagnose.model import UNKNOWN, Diagnosis, Finding, new_finding
+from kit.diagnose.notes import latent_notes
 from kit.diagnose.rules import LOOP_CAUSES, hung_phase, rollback_leak, root_rule, silent_concurrency
 from kit.run.runner import PytestRun
 
@@ -23,6 +24,7 @@ def classify(run: PytestRun, suite: str = "", project: Path | None = None) -> Di
     """Turn a recorded run into findings. ``project`` (the suite's directory) lets kit read its sources for
     the one thing the recorder cannot see: an ``event_loop`` fixture that pytest-asyncio ignores."""
     ev = Evidence.of(run, project)
+    context = runner_context(run.config)  # the fixes must fit the suite's runner
     failing = [c for c in run.cases if c.outcome in ("failed", "error", "timeout")]
     findings: dict[str, Finding] = {}
     roots: list[Finding] = []
@@ -32,18 +34,18 @@ def classify(run: PytestRun, suite: str = "", project: Path | None = None) -> Di
         rule = root_rule(case, ev)
         if rule is not None:
             phase = hung_phase(run) if case.outcome == "timeout" else None
-            finding = new_finding(case, rule[0], rule[1], phase=phase or case.phase)
+            finding = new_finding(case, rule[0], rule[1], phase=phase or case.phase, basis=rule[2], context=context)
             if case.outcome == "timeout":
                 finding.error_type, finding.message = "timeout", case.message
             findings[case.nodeid] = finding
             roots.append(finding)
 
     # 2. silent problems the evidence shows, even in passing tests
-    leak = rollback_leak(run, ev, findings)
+    leak = rollback_leak(run, ev, findings, context)
     if leak is not None:
         findings[leak.nodeid] = leak
         roots.append(leak)
-    for finding in silent_concurrency(run, ev, findings):
+    for finding in silent_concurrency(run, ev, findings, context):
         findings[finding.nodeid] = finding
         roots.append(finding)
 
@@ -53,11 +55,12 @@ def classify(run: PytestRun, suite: str = "", project: Path | None = None) -> Di
         if case.nodeid in findings:
             continue
         root, cause, evidence = secondary_of(case, ev, roots, loop_roots)
-        findings[case.nodeid] = (new_finding(case, cause, evidence, root=root.nodeid) if root is not None
-                                 else new_finding(case, UNKNOWN, raw_evidence(case)))
+        findings[case.nodeid] = (
+            new_finding(case, cause, evidence, root=root.nodeid, basis=["fallout", *root.basis], context=context)
+            if root is not None else new_finding(case, UNKNOWN, raw_evidence(case)))
 
     # 4. logged-only errors: fallout of a loop root, or a finding of their own
-    extra = log_findings(ev, loop_roots)
+    extra = log_findings(ev, loop_roots, context)
     ordered = [findings[c.nodeid] for c in run.cases if c.nodeid in findings] + extra
     return Diagnosis(suite, run.count("passed"), run.count("failed"), run.count("error") + run.count("timeout"),
-                     run.config, ordered, run)
+                     run.config, ordered, run, notes=latent_notes(ev))

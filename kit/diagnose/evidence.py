@@ -22,15 +22,17 @@ from kit.recorder.events import (
     CROSS_LOOP_CHECKOUT,
     FIXTURE,
     JOINED_ROLLBACK,
+    LEAKED_COMMIT,
     LOG,
     POOL,
+    POOL_CREATED,
     WARNING,
 )
 from kit.run.runner import CaseResult, PytestRun
 
 __all__ = ["DIFFERENT_LOOP", "BUSY", "LOOP_CLOSED", "NEVER_RETRIEVED", "SCOPE_MISMATCH", "STRICT", "CONCURRENT",
-           "GREENLET", "LIFESPAN", "TERMINATED", "DEASSOCIATED", "Evidence", "short", "texts", "config_line",
-           "raw_evidence", "case_of"]
+           "GREENLET", "LIFESPAN", "TERMINATED", "DEASSOCIATED", "UNDISPOSED", "Evidence", "PoolOrigin", "short",
+           "texts", "config_line", "raw_evidence", "case_of", "runner_context"]
 
 # -- the messages each entry shows ----------------------------------------------------------------------
 DIFFERENT_LOOP = re.compile(r"attached to a different loop|different event loop|is bound to a different event loop")
@@ -48,6 +50,8 @@ LIFESPAN = re.compile(r"'State' object has no attribute|unexpected keyword argum
 TERMINATED = re.compile(r"connection is closed|connection was closed in the middle of operation|"
                         r"terminating connection due to administrator command")
 DEASSOCIATED = re.compile(r"transaction already deassociated from connection")
+UNDISPOSED = re.compile(r"unclosed connection|unclosed transport|garbage collector is trying to clean up "
+                        r"(non-checked-in )?connection|unclosed <")
 
 _SCOPE_ORDER = {"session": 0, "package": 1, "module": 2, "class": 3, "function": 4}
 
@@ -82,6 +86,29 @@ def raw_evidence(case: CaseResult) -> list[str]:
     return lines
 
 
+def runner_context(config: dict) -> str | None:
+    """The runner the suite's tests use, when it is not pytest-asyncio: ``anyio`` (AnyIO's pytest plugin) or
+    ``sync`` (no async test: the tests drive loops themselves, e.g. a sync TestClient or ``asyncio.run``); None
+    for pytest-asyncio, or when unknown. Fixes that set pytest-asyncio options fit only pytest-asyncio suites."""
+    runners = config.get("runners") or {}
+    if runners.get("pytest-asyncio"):
+        return None
+    if runners.get("anyio"):
+        return "anyio"
+    return "sync" if runners else None
+
+
+@dataclass
+class PoolOrigin:
+    """Where an engine's pool was made, as the recorder saw it."""
+
+    line: str                        # the evidence line
+    fixture: str | None = None       # the fixture being set up, if any
+    scope: str | None = None
+    loop: str | None = None
+    at_import: bool = False
+
+
 def case_of(run: PytestRun, nodeid: str) -> CaseResult:
     """The run's case for ``nodeid`` (an empty one when the evidence names a test that left no result)."""
     return next((c for c in run.cases if c.nodeid == nodeid), CaseResult(nodeid))
@@ -97,6 +124,8 @@ class Evidence:
     cross: list = field(default_factory=list)          # cross-loop-checkout events
     concurrent: list = field(default_factory=list)
     joined_rollbacks: list = field(default_factory=list)
+    leaked_commits: list = field(default_factory=list)
+    pools: dict = field(default_factory=dict)          # pool -> pool-created event
     fixtures: list = field(default_factory=list)       # fixture events
     logs: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -115,6 +144,10 @@ class Evidence:
                 found.concurrent.append(event)
             elif kind == POOL and action == JOINED_ROLLBACK and event.get("phase") in ("setup", "call"):
                 found.joined_rollbacks.append(event)
+            elif kind == POOL and action == LEAKED_COMMIT:
+                found.leaked_commits.append(event)
+            elif kind == POOL and action == POOL_CREATED:
+                found.pools.setdefault(str(event.get("pool")), event)
             elif kind == FIXTURE:
                 found.fixtures.append(event)
             elif kind == LOG:
@@ -129,6 +162,27 @@ class Evidence:
         if self._overrides is None:
             self._overrides = event_loop_overrides(self.project)
         return self._overrides
+
+    def pool_origin(self, connect: dict) -> PoolOrigin | None:
+        """Where the engine owning a connection (its ``connect`` event) was made; None for a recording that does
+        not say which pool the connection belongs to."""
+        if connect.get("pool") is None:
+            return None
+        made = self.pools.get(str(connect.get("pool")))
+        if made is None:  # the recorder starts after conftest.py files and plugins are imported
+            return PoolOrigin("its engine's pool was made before any test or fixture ran (when a conftest.py or "
+                              "plugin was imported)", at_import=True)
+        kind = made.get("poolclass") or "pool"
+        loop = made.get("loop")
+        on = f"on {loop}" if loop else "outside any running loop"
+        if made.get("fixture"):
+            return PoolOrigin(f"its engine ({kind}) was made by fixture '{made['fixture']}' ({made.get('scope')} "
+                              f"scope), {on}, during {made.get('phase') or 'setup'} of {made.get('nodeid')}",
+                              made["fixture"], made.get("scope"), loop)
+        if made.get("nodeid"):
+            return PoolOrigin(f"its engine ({kind}) was made in the {made.get('phase')} of {made.get('nodeid')}, "
+                              f"{on}", None, "function", loop)
+        return PoolOrigin(f"its engine ({kind}) was made at import, outside any test or fixture", at_import=True)
 
     def fixture_on(self, loop: str, nodeid: str | None = None) -> dict | None:
         """The widest-scoped fixture that ran on ``loop`` (preferring those of ``nodeid``)."""

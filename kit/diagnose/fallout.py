@@ -67,7 +67,7 @@ def _loop_root_for(crossing: list[dict], ev: Evidence, loop_roots: list[Finding]
     return next((r for r in loop_roots if order.get(r.nodeid, -1) <= here), loop_roots[0] if loop_roots else None)
 
 
-def log_findings(ev: Evidence, loop_roots: list[Finding]) -> list[Finding]:
+def log_findings(ev: Evidence, loop_roots: list[Finding], context: str | None = None) -> list[Finding]:
     """Errors only logged ('Event loop is closed', 'Future exception was never retrieved'): fallout of the first
     different-loop root when there is one, else one ``loop-closed-dispose`` finding of their own."""
     extra: list[Finding] = []
@@ -83,9 +83,9 @@ def log_findings(ev: Evidence, loop_roots: list[Finding]) -> list[Finding]:
             root = loop_roots[0]
             extra.append(new_finding(case, root.cause, [line, f"fallout of {root.nodeid}: a connection bound to "
                                                               "another loop could not be closed cleanly"],
-                                     root=root.nodeid))
+                                     root=root.nodeid, basis=["log", "fallout"], context=context))
         elif LOOP_CLOSED.search(text) and not any(f.cause == "loop-closed-dispose" for f in extra):
             extra.append(new_finding(case, "loop-closed-dispose", [
                 line, "a pooled connection outlived the loop it was opened on and was closed from another loop; "
-                      "the test still passed"]))
+                      "the test still passed"], basis=["log"], context=context))
     return extra

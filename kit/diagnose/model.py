@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from kit.diagnose.advisor import Advice
     from kit.run.runner import CaseResult, PytestRun
 
-__all__ = ["root_groups", "counts_line", "UNKNOWN", "Finding", "Diagnosis", "new_finding", "fix_for"]
+__all__ = ["root_groups", "counts_line", "UNKNOWN", "OBSERVED", "Finding", "Note", "Diagnosis", "new_finding",
+           "fix_for", "confidence_of"]
 
 UNKNOWN = "unknown"
 _UNKNOWN_FIX = ("kit cannot match this failure to a catalogue entry. Read the error and its frames below; "
@@ -36,12 +37,36 @@ class Finding:
     evidence: list[str] = field(default_factory=list)
     fix: str = ""
     root: str | None = None          # for a secondary: the nodeid of the root finding
+    basis: list[str] = field(default_factory=list)  # the kinds of evidence it rests on (see OBSERVED)
+    confidence: str = ""             # high | medium | low, from the basis (:func:`confidence_of`)
+
+    @property
+    def why(self) -> str:
+        """How sure, and on what: ``high: pool, loops`` or ``low: rests on the error message alone``."""
+        if self.basis == ["message"]:
+            return f"{self.confidence}: rests on the error message alone"
+        return f"{self.confidence}: {', '.join(self.basis)}" if self.basis else self.confidence
 
     def as_dict(self) -> dict:
         data = asdict(self)
         if not self.secondary:
             data.pop("root")
         return data
+
+
+@dataclass
+class Note:
+    """Something the run shows that fails nothing and is not a loop conflict yet, e.g. engines never disposed.
+    Reported beside the findings, never as a root and never a reason for exit code 1."""
+
+    kind: str                        # e.g. "undisposed-connections"
+    message: str
+    count: int
+    where: list[str] = field(default_factory=list)   # tests (or "(session)") where the run showed it
+    fix: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
@@ -57,6 +82,7 @@ class Diagnosis:
     run: PytestRun | None = field(default=None, repr=False)
     database_gone: str | None = None   # set when the server stopped answering during the run
     advice: list[Advice] = field(default_factory=list)  # what breaks on the next release lines
+    notes: list[Note] = field(default_factory=list)      # latent problems the run shows (no finding, no exit 1)
 
     @property
     def roots(self) -> list[Finding]:
@@ -65,7 +91,7 @@ class Diagnosis:
     def as_dict(self) -> dict:
         return {"suite": self.suite, "passed": self.passed, "failed": self.failed, "errors": self.errors,
                 "config": self.config, "findings": [f.as_dict() for f in self.findings],
-                "advice": [a.as_dict() for a in self.advice]}
+                "advice": [a.as_dict() for a in self.advice], "notes": [n.as_dict() for n in self.notes]}
 
     def _repr_html_(self) -> str:
         """In a notebook cell: the findings (root, then its fallout), the fix and the advice, as HTML (the loop
@@ -75,20 +101,36 @@ class Diagnosis:
         return render_fragment(self, timeline=False)
 
 
-def fix_for(cause: str) -> str:
-    """The fix to print for a cause: the catalogue entry's own, on one line."""
+# Evidence kinds the recorder observed inside the run, against those read from text (the message, the config,
+# the suite's source). A finding resting on observed kinds is "high"; on text plus settings "medium"; on the
+# message alone "low", and it says so.
+OBSERVED = frozenset({"pool", "loops", "rows", "tasks", "hang-dump", "log", "threads"})
+
+
+def confidence_of(basis: list[str]) -> str:
+    if OBSERVED.intersection(basis):
+        return "high"
+    return "medium" if set(basis) - {"message"} else "low"
+
+
+def fix_for(cause: str, context: str | None = None) -> str:
+    """The fix to print for a cause, on one line: the catalogue entry's own, or its variant for ``context``
+    (the suite's runner, ``anyio`` or ``sync``; ``sync-session``), where the entry has one."""
     if cause == UNKNOWN:
         return _UNKNOWN_FIX
     from kit.catalogue.scenario import get_scenario
 
-    return " ".join(get_scenario(cause).fix.split())
+    return " ".join(get_scenario(cause).fix_in(context).split())
 
 
 def new_finding(case: CaseResult, cause: str, evidence: list[str], *, phase: str | None = None,
-                root: str | None = None) -> Finding:
-    """The finding for ``case``: secondary exactly when it has a ``root``, with the cause's fix filled in."""
+                root: str | None = None, basis: list[str] | tuple[str, ...] = ("message",),
+                context: str | None = None) -> Finding:
+    """The finding for ``case``: secondary exactly when it has a ``root``, with the cause's fix (for the suite's
+    ``context``) and the confidence its ``basis`` gives."""
+    kinds = list(dict.fromkeys(basis))
     return Finding(case.nodeid, phase or case.phase or "call", cause, root is not None, case.error_type,
-                   case.message, evidence, fix_for(cause), root)
+                   case.message, evidence, fix_for(cause, context), root, kinds, confidence_of(kinds))
 
 
 def root_groups(diagnosis: Diagnosis) -> list[tuple[Finding, list[Finding], list[Finding]]]:
@@ -98,7 +140,7 @@ def root_groups(diagnosis: Diagnosis) -> list[tuple[Finding, list[Finding], list
     groups: list[tuple[Finding, list[Finding], list[Finding]]] = []
     first: dict[tuple, list[Finding]] = {}
     for root in diagnosis.roots:
-        key = (root.error_type, root.message)
+        key = (root.error_type, root.message, tuple(root.evidence))  # identical errors only, raised at one place
         if root.cause == UNKNOWN and key in first:
             first[key].append(root)
             continue

@@ -1,7 +1,9 @@
 """Root causes: the catalogue entry a failure shows by itself, and the problems a passing test hides.
 
-A rule returns ``(cause, evidence lines)``. Most rules match the error text; the "attached to a different
-loop" error needs more, because five entries raise it (:func:`loop_cause` tells them apart from the pool,
+A rule returns ``(cause, evidence lines, basis)``: the basis names the kinds of evidence the lines rest on
+(``pool``, ``loops``, ``config``, ``source``, ``message``...), from which a finding's confidence follows.
+Most rules match the error text; the "attached to a different loop" error needs more, because five entries
+raise it (:func:`loop_cause` tells them apart from the pool,
 fixture and configuration evidence). A failure no rule claims is left to :mod:`kit.diagnose.fallout`, which
 decides whether an earlier root explains it or it stays ``unknown``.
 """
@@ -34,7 +36,7 @@ from kit.run.runner import CaseResult, PytestRun
 __all__ = ["LOOP_CAUSES", "root_rule", "loop_cause", "timeout_cause", "hung_phase", "rollback_leak",
            "silent_concurrency"]
 
-Rule = tuple[str, list[str]]
+Rule = tuple[str, list[str], list[str]]
 
 # The entries whose failure is "a different loop": fallout (busy connections, logged errors) points to them.
 LOOP_CAUSES = frozenset({"module-engine-per-test-loop", "session-engine-function-loop", "mixed-loop-scopes",
@@ -51,39 +53,43 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
         stack = re.findall(r"^\S+:\d+:\s+def \w+\(.*?\)", case.message or "", re.M)
         return "fixture-loop-scope-mismatch", [
             "ScopeMismatch on pytest-asyncio's loop runner: a wider-scoped async fixture was asked to run on the "
-            "function-scoped loop", *(f"requesting fixture: {line}" for line in stack[:2]), config_line(config)]
+            "function-scoped loop", *(f"requesting fixture: {line}" for line in stack[:2]), config_line(config)], \
+            ["message", "config"]
     if STRICT.search(text):
         return "strict-mode-async-fixture", [
             f"pytest-asyncio mode={config.get('asyncio_mode') or 'strict (default)'}: an async fixture or test "
-            "was left to pytest, which cannot run it", one_line(case.message, 160)]
+            "was left to pytest, which cannot run it", one_line(case.message, 160)], ["message", "config"]
     if DIFFERENT_LOOP.search(text):
         return loop_cause(case, ev)
     if LOOP_CLOSED.search(text):
         return "loop-closed-dispose", [
             "a connection was closed after the loop it was opened on had closed (asyncio.run() or a sync "
             "fixture disposing an engine used on pytest-asyncio's loop)",
-            *(f"at {frame}" for frame in case.frames[-1:])]
+            *(f"at {frame}" for frame in case.frames[-1:])], ["message"]
     if CONCURRENT.search(text):
         return "shared-session-gather", [
             "the session's own state machine refused a second operation while one was in progress: one "
-            "AsyncSession used by concurrent tasks", *ev.concurrency_lines(case), *ev.concurrency_warnings(case)]
+            "AsyncSession used by concurrent tasks", *ev.concurrency_lines(case), *ev.concurrency_warnings(case)], \
+            ["message", *(["tasks"] if ev.concurrency_lines(case) else [])]
     if BUSY.search(text) and (any(e.get("nodeid") == case.nodeid for e in ev.concurrent)
                               or ev.concurrency_warnings(case)):
         return "shared-session-gather", [
             "the connection was busy with another task's statement, in a run on one event loop",
-            *ev.concurrency_lines(case), *ev.concurrency_warnings(case)]
+            *ev.concurrency_lines(case), *ev.concurrency_warnings(case)], \
+            ["message", "tasks" if ev.concurrency_lines(case) else "warning"]
     if GREENLET.search(text):
         return "expired-attribute-missing-greenlet", [
             "SQLAlchemy tried to load an attribute with I/O outside await (an expired or lazy attribute)",
-            *(f"at {frame}" for frame in case.frames[-1:])]
+            *(f"at {frame}" for frame in case.frames[-1:])], ["message"]
     if LIFESPAN.search(text):
         return "asgi-client-lifespan", [
             "the app's startup state is missing: httpx's ASGITransport does not run the lifespan"
-            if "State" in text else "httpx 0.28 removed AsyncClient(app=...): use ASGITransport"]
+            if "State" in text else "httpx 0.28 removed AsyncClient(app=...): use ASGITransport"], ["message"]
     if TERMINATED.search(text) and not any(e.get("nodeid") == case.nodeid for e in ev.cross):
         return "terminated-connection", [
             "a pooled connection was already closed on the server side when this test checked it out "
-            "(no event-loop mismatch on it)", one_line(case.message, 160)]
+            "(no event-loop mismatch on it)", one_line(case.message, 160)], \
+            ["message", *(["pool"] if ev.connects else [])]
     if short(case.error_type) == "timeout":
         return timeout_cause(case, ev.run)
     return None
@@ -91,15 +97,18 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
 
 # -- different-loop failures: which of the five entries ------------------------------------------------
 def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
-    """Which of the five different-loop entries: who opened the connection (thread, fixture scope), the
-    loop scopes in force, and whether the suite relies on an ``event_loop`` override pytest-asyncio ignores."""
+    """Which of the five different-loop entries: who opened the connection (thread), where the engine that owns
+    it was made (fixture and scope, or import), the loop scopes in force, and whether the suite relies on an
+    ``event_loop`` override pytest-asyncio ignores. Every line says only what the recorder saw."""
     config = ev.run.config
     evidence: list[str] = []
+    basis = ["message"]
     crossing = next((e for e in ev.cross if e.get("nodeid") == case.nodeid and e.get("phase") == case.phase),
                     next((e for e in ev.cross if e.get("nodeid") == case.nodeid), None))
     test_loop = (case.loops.get(case.phase or "call") or case.loops.get("call") or [None])[-1]
-    created = owner = None
+    created = owner = origin = None
     if crossing is not None:
+        basis.append("pool")
         created = crossing.get("created_on")
         connect = ev.connects.get(str(crossing.get("conn")), {})
         where = f"{connect.get('phase') or '?'} of {connect.get('nodeid') or 'outside any test'}"
@@ -109,34 +118,44 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
         if thread and thread != "MainThread":
             evidence.append(f"that connection was opened in thread '{thread}', on that thread's own event loop "
                             "(a sync TestClient runs the app on a portal thread)")
-            return "testclient-loop", evidence
-        owner = ev.fixture_on(created, connect.get("nodeid"))
+            return "testclient-loop", evidence, [*basis, "threads"]
+        origin = ev.pool_origin(connect)
+        if origin is not None:
+            evidence.append(origin.line)
+            if origin.fixture:
+                owner = {"fixture": origin.fixture, "scope": origin.scope, "loop": origin.loop}
+        else:  # a recording without pool origins (older kit): the widest fixture that ran on that loop
+            owner = ev.fixture_on(created, connect.get("nodeid"))
     else:
         # No pool evidence (raw asyncpg, or the failure was before any checkout): compare fixture and test loops.
         for name, loop in case.fixture_loops.items():
             if test_loop and loop != test_loop:
                 created, owner = loop, {"fixture": name, "scope": ev.scope_of(name), "loop": loop}
+                basis.append("loops")
                 break
+    used_on = crossing.get("loop") if crossing else test_loop
     if owner is not None and owner.get("scope") in _WIDE_SCOPES:
-        evidence.append(f"fixture '{owner['fixture']}' ({owner.get('scope')} scope) ran on {created}; "
-                        f"{case.nodeid} ran its {case.phase} on {crossing.get('loop') if crossing else test_loop}")
+        if origin is None:
+            evidence.append(f"fixture '{owner['fixture']}' ({owner.get('scope')} scope) ran on {created}")
+        evidence.append(f"{case.nodeid} ran its {case.phase} on {used_on}")
         evidence.append(config_line(config))
         evidence += [f"also: {place} defines an event_loop fixture, which pytest-asyncio "
                      f"{config.get('pytest-asyncio') or ''} ignores" for place in ev.event_loop_overrides[:1]]
+        basis += ["loops", "config"]
         if config.get("asyncio_default_fixture_loop_scope") is None and case.phase != "setup":
-            return "session-engine-function-loop", evidence
-        return "mixed-loop-scopes", evidence
+            return "session-engine-function-loop", evidence, basis
+        return "mixed-loop-scopes", evidence, basis
     overrides = ev.event_loop_overrides
     if overrides and (config.get("pytest-asyncio") or "0").split(".")[0] not in ("0",):
         evidence.append(f"{overrides[0]} defines an event_loop fixture: pytest-asyncio "
                         f"{config.get('pytest-asyncio')} never uses it, so each test still gets its own loop")
         evidence.append(config_line(config))
-        return "legacy-event-loop-override", evidence
-    if crossing is not None and (owner is None or owner.get("scope") == "function"):
-        evidence.append("the connection outlived the test whose loop opened it: a pooled engine that is not "
-                        "per-test (created at import, or shared through a dependency override) keeps it across tests")
+        return "legacy-event-loop-override", evidence, [*basis, "source", "config"]
+    if crossing is not None and origin is None and (owner is None or owner.get("scope") == "function"):
+        evidence.append("the connection outlived the test whose loop opened it (the recorder did not see where its "
+                        "engine was made)")
     evidence.append(config_line(config))
-    return "module-engine-per-test-loop", evidence
+    return "module-engine-per-test-loop", evidence, [*basis, "config"]
 
 
 # -- hangs ---------------------------------------------------------------------------------------------
@@ -161,8 +180,8 @@ def timeout_cause(case: CaseResult, run: PytestRun) -> Rule:
     if leaked or waits_on_db:
         lines.append("a connection left checked out (idle in transaction) holds locks the waiting statement needs"
                      if leaked else "the hung task waits inside a database call")
-        return "leaked-connection-hang", lines
-    return UNKNOWN, lines
+        return "leaked-connection-hang", lines, ["hang-dump", *(["pool"] if leaked else [])]
+    return UNKNOWN, lines, ["hang-dump"] if dump else ["message"]
 
 
 def hung_phase(run: PytestRun) -> str | None:
@@ -172,31 +191,54 @@ def hung_phase(run: PytestRun) -> str | None:
 
 
 # -- problems that need no failure ---------------------------------------------------------------------
-def rollback_leak(run: PytestRun, ev: Evidence, findings: dict[str, Finding]) -> Finding | None:
-    """Rollback-per-test isolation undone: a joined session ended the test's outer transaction. None when the
-    evidence shows no such rollback, or the test already has a known cause."""
-    marks = [(e.get("nodeid"), e.get("phase"), f"a session bound to the test's connection "
-              f"(join_transaction_mode={e.get('mode')}) rolled back the outer transaction during {e.get('phase')}")
+def rollback_leak(run: PytestRun, ev: Evidence, findings: dict[str, Finding],
+                  context: str | None = None) -> Finding | None:
+    """Rollback-per-test isolation undone: a joined session ended the test's outer transaction, AND something
+    shows it mattered: writes committed on that connection afterwards (rows that outlive the fixture's rollback),
+    or a test failing on its data at or after that point. The warning alone proves nothing: a library that tests
+    its own rollback behaviour raises it in a green suite. None without such evidence, or when the test already
+    has a known cause."""
+    marks = [(e.get("nodeid"), f"a session bound to the test's connection (join_transaction_mode={e.get('mode')}) "
+                               f"rolled back the outer transaction during {e.get('phase')}", e.get("is_async"))
              for e in ev.joined_rollbacks]
-    marks += [(w.get("nodeid"), w.get("phase"), f"SAWarning: {one_line(w.get('message'), 120)}")
+    marks += [(w.get("nodeid"), f"SAWarning: {one_line(w.get('message'), 120)}", None)
               for w in ev.warnings if DEASSOCIATED.search(w.get("message") or "")]
     marks = [m for m in marks if m[0] and m[0] != "None"]
     if not marks:
         return None
-    nodeid = marks[0][0]
-    case = case_of(run, nodeid)
-    evidence = list(dict.fromkeys(m[2] for m in marks if m[0] == nodeid))
-    evidence.append("rows the app committed afterwards are real commits: they outlive the fixture's rollback")
-    existing = findings.get(nodeid)
-    if existing is not None and existing.cause != UNKNOWN:
-        return None
-    finding = new_finding(case, "rollback-isolation-leak", evidence, phase=case.phase or "call")
-    if case.outcome == "passed":
-        finding.error_type, finding.message = "SAWarning" if "SAWarning" in evidence[0] else None, None
-    return finding
+    order = {c.nodeid: i for i, c in enumerate(run.cases)}
+    for nodeid in dict.fromkeys(m[0] for m in marks):
+        existing = findings.get(nodeid)
+        if existing is not None and existing.cause != UNKNOWN:
+            continue
+        leaked = [e for e in ev.leaked_commits if e.get("nodeid") == nodeid]
+        here = order.get(nodeid, -1)
+        hurt = [c for c in run.cases if order.get(c.nodeid, -2) >= here and c.outcome in ("failed", "error")
+                and short(c.error_type) == "AssertionError"]
+        if not leaked and not hurt:
+            continue
+        evidence = list(dict.fromkeys(m[1] for m in marks if m[0] == nodeid))
+        basis = ["pool", "warning"] if any(e.get("nodeid") == nodeid for e in ev.joined_rollbacks) else ["warning"]
+        if leaked:
+            writes = sum(int(e.get("writes") or 0) for e in leaked)
+            evidence.append(f"then {writes} write statement(s) were committed on that connection ({len(leaked)} "
+                            "COMMIT(s)): rows that outlive the fixture's rollback")
+            basis.append("rows")
+        if hurt:
+            evidence.append(f"{hurt[0].nodeid} failed on its data afterwards ({short(hurt[0].error_type)}: "
+                            f"{one_line(hurt[0].message, 80)})")
+        sync = any(m[0] == nodeid and m[2] is False for m in marks)
+        case = case_of(run, nodeid)
+        finding = new_finding(case, "rollback-isolation-leak", evidence, phase=case.phase or "call", basis=basis,
+                              context="sync-session" if sync else context)
+        if case.outcome == "passed":
+            finding.error_type, finding.message = "SAWarning" if "SAWarning" in " ".join(evidence) else None, None
+        return finding
+    return None
 
 
-def silent_concurrency(run: PytestRun, ev: Evidence, findings: dict[str, Finding]) -> list[Finding]:
+def silent_concurrency(run: PytestRun, ev: Evidence, findings: dict[str, Finding],
+                       context: str | None = None) -> list[Finding]:
     """One finding per test (without one yet) in which the recorder saw a connection used by two tasks at once."""
     found: dict[str, Finding] = {}
     for event in ev.concurrent:
@@ -205,5 +247,6 @@ def silent_concurrency(run: PytestRun, ev: Evidence, findings: dict[str, Finding
             case = case_of(run, nodeid)
             found[nodeid] = new_finding(case, "shared-session-gather", [
                 "nothing failed, but one connection (one AsyncSession) was used by two tasks at once; it passes "
-                "only while the pool is warm", *ev.concurrency_lines(case)], phase=event.get("phase"))
+                "only while the pool is warm", *ev.concurrency_lines(case)], phase=event.get("phase"),
+                basis=["tasks"], context=context)
     return list(found.values())

@@ -14,7 +14,7 @@ import pytest
 
 from kit.common.versions import PACKAGES, installed_versions
 
-__all__ = ["ASYNCIO_OPTIONS", "asyncio_config"]
+__all__ = ["ASYNCIO_OPTIONS", "asyncio_config", "count_runners"]
 
 # The ini options that decide loop scopes; older pytest-asyncio versions do not know the later ones.
 ASYNCIO_OPTIONS = ("asyncio_mode", "asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope")
@@ -31,3 +31,15 @@ def asyncio_config(config: pytest.Config) -> dict[str, Any]:
             found[name] = None
     found.update(installed_versions(PACKAGES))
     return found
+
+
+def count_runners(items: list[pytest.Item]) -> dict[str, int]:
+    """How many collected tests each runner drives: ``anyio`` (AnyIO's pytest plugin, the ``anyio`` mark),
+    ``pytest-asyncio`` (its ``asyncio`` mark, which auto mode adds), ``sync`` (everything else: plain tests, and
+    sync tests that drive loops themselves). A fix must fit the runner the failing test used."""
+    counts: dict[str, int] = {}
+    for item in items:
+        get = getattr(item, "get_closest_marker", None)
+        runner = ("anyio" if get and get("anyio") else "pytest-asyncio" if get and get("asyncio") else "sync")
+        counts[runner] = counts.get(runner, 0) + 1
+    return counts

@@ -8,7 +8,8 @@ Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | tear
 
 ``config``   the pytest-asyncio options in force and the run's package versions (``asyncio_mode``,
              ``asyncio_default_fixture_loop_scope``, ``asyncio_default_test_loop_scope``, ``python``, and
-             each of :data:`kit.common.versions.PACKAGES`)
+             each of :data:`kit.common.versions.PACKAGES`); a second one after collection adds ``runners``
+             {"pytest-asyncio" | "anyio" | "sync": number of collected tests}. Readers merge them.
 ``start``    ``nodeid``: a test began (flushed at once, so a hang is attributed to it)
 ``test``     ``nodeid``, ``loops`` {phase: [loop labels]}, ``fixture_loops`` {fixture: label}, ``passed``
              {phase: seconds} for the phases that passed (a passing test writes only this event)
@@ -17,8 +18,12 @@ Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | tear
              collection error has only ``nodeid``, ``when``, ``outcome``, ``error_type`` and ``message``
 ``fixture``  ``nodeid``, ``fixture``, ``scope``, ``loop``: an async fixture's setup ran on that loop
 ``pool``     ``action`` (one of :data:`POOL_ACTIONS`), ``conn``, ``loop``, ``nodeid``, ``phase``, and per
-             action: ``thread`` (connect), ``created_on`` (cross-loop-checkout), ``tasks`` and ``statement``
-             (concurrent-use), ``mode`` (joined-rollback, which has no ``conn`` or ``loop``)
+             action: ``thread`` and ``pool`` (connect), ``created_on`` (cross-loop-checkout), ``tasks`` and
+             ``statement`` (concurrent-use), ``mode`` and ``is_async`` (joined-rollback), ``writes`` (leaked-commit:
+             write statements committed on a connection after its test's outer transaction was rolled back);
+             ``pool-created`` has ``pool``, ``poolclass``, ``thread`` and ``fixture``/``scope`` (the fixture being
+             set up, None outside one), no ``conn``. A pool created before the recorder started (at import of a
+             conftest.py or plugin) has no ``pool-created`` event.
 ``log``      ``nodeid``, ``phase``, ``logger``, ``level``, ``message``, ``error_type``, ``error_message``
 ``warning``  ``nodeid``, ``phase``, ``category``, ``message``
 ``end``      the session ended normally
@@ -31,15 +36,16 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 __all__ = ["CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "LOG", "WARNING", "END", "CONNECT",
-           "CROSS_LOOP_CHECKOUT", "CONCURRENT_USE", "JOINED_ROLLBACK", "POOL_ACTIONS", "EVIDENCE_KINDS",
+           "CROSS_LOOP_CHECKOUT", "CONCURRENT_USE", "JOINED_ROLLBACK", "LEAKED_COMMIT", "POOL_CREATED", "POOL_ACTIONS",
+           "EVIDENCE_KINDS",
            "encode", "decode"]
 
 CONFIG, START, TEST, REPORT, FIXTURE, POOL, LOG, WARNING, END = (
     "config", "start", "test", "report", "fixture", "pool", "log", "warning", "end")
 
-CONNECT, CROSS_LOOP_CHECKOUT, CONCURRENT_USE, JOINED_ROLLBACK = (
-    "connect", "cross-loop-checkout", "concurrent-use", "joined-rollback")
-POOL_ACTIONS = (CONNECT, CROSS_LOOP_CHECKOUT, CONCURRENT_USE, JOINED_ROLLBACK)
+CONNECT, CROSS_LOOP_CHECKOUT, CONCURRENT_USE, JOINED_ROLLBACK, LEAKED_COMMIT, POOL_CREATED = (
+    "connect", "cross-loop-checkout", "concurrent-use", "joined-rollback", "leaked-commit", "pool-created")
+POOL_ACTIONS = (CONNECT, CROSS_LOOP_CHECKOUT, CONCURRENT_USE, JOINED_ROLLBACK, LEAKED_COMMIT, POOL_CREATED)
 
 # The kinds a reader keeps as a run's evidence, in order (the rest fold into per-test results).
 EVIDENCE_KINDS = frozenset({LOG, WARNING, POOL, FIXTURE})

@@ -27,7 +27,7 @@ import pytest
 
 from kit.recorder import hang, sqla
 from kit.recorder.compat import observer
-from kit.recorder.config import asyncio_config
+from kit.recorder.config import asyncio_config, count_runners
 from kit.recorder.events import CONFIG, END, FIXTURE, REPORT, START, TEST, WARNING, encode
 from kit.recorder.exceptions import collect_error_type, exception_chain, readable_message, type_name, user_frames
 from kit.recorder.logs import capture_error_logs
@@ -51,6 +51,8 @@ class Recorder(LoopTracker):
         self.nodeid: str | None = None
         self._fixture_loops: dict[str, str] = {}
         self.connections: dict[int, str] = {}  # pooled connection -> label of the loop it was created on
+        self.pool_alias: dict[int, int] = {}  # a pool dispose() made -> the engine's first pool
+        self.fixture_names: list[tuple[str, str]] = []  # (name, scope) of each fixture being set up
         self.checked_out: dict[int, tuple] = {}  # pooled connection -> (test, phase, loop) that took it
         self._passed: dict[str, float] = {}  # phase -> duration, for the test in progress
         self._restore: list[Callable[[], object]] = []
@@ -82,6 +84,13 @@ class Recorder(LoopTracker):
     # -- pytest hooks ----------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.emit(CONFIG, **asyncio_config(self.config))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Which plugin runs the collected tests (fixes differ between pytest-asyncio and AnyIO): counted once."""
+        try:
+            self.emit(CONFIG, runners=count_runners(session.items))
+        except Exception:  # noqa: BLE001 - the recorder must never change an outcome
+            pass
 
     @observer
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
@@ -116,9 +125,11 @@ class Recorder(LoopTracker):
     @observer
     def pytest_fixture_setup(self, fixturedef: Any, request: pytest.FixtureRequest) -> Generator[None, Any, Any]:
         self._fixture_stack.append([])
+        self.fixture_names.append((fixturedef.argname, fixturedef.scope))
         try:
             return (yield)
         finally:
+            self.fixture_names.pop()
             used = self._fixture_stack.pop()
             if used:
                 self._fixture_loops[fixturedef.argname] = used[-1]
@@ -174,11 +185,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write kit's per-test loop/session records (JSON Lines) to FILE")
 
 
+_OWNER = "KIT_RECORD_OWNER"  # the pid of the process whose session is being recorded
+_active: list[Recorder] = []   # the session this process records (at most one)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    path = config.getoption("kit_record", None) or os.environ.get("KIT_RECORD_FILE")
+    explicit = config.getoption("kit_record", None)
+    path = explicit or os.environ.get("KIT_RECORD_FILE")
     explicitly_loaded = "kit.plugin" in (getattr(config.option, "plugins", None) or [])
     if not path and not explicitly_loaded:
         return  # installed as an entry point but not asked for: stay out of the way
+    # Record only the session kit started: a suite that tests a pytest plugin runs inner sessions (pytester), in
+    # this process or in a child that inherits KIT_RECORD_FILE; recording them would count phantom tests.
+    if _active or (not explicit and os.environ.get(_OWNER, str(os.getpid())) != str(os.getpid())
+                   and not hasattr(config, "workerinput")):
+        return
     if not path:
         os.makedirs(".kit", exist_ok=True)
         path = os.path.join(".kit", "records.jsonl")
@@ -186,4 +207,14 @@ def pytest_configure(config: pytest.Config) -> None:
     recorder = Recorder(config, path)
     recorder.install()
     recorder._restore.append(capture_error_logs(recorder))
+    _active.append(recorder)
+    os.environ[_OWNER] = str(os.getpid())
+    recorder._restore.append(_release)
     config.pluginmanager.register(recorder, "kit-recorder")
+
+
+def _release() -> None:
+    """The recorded session ended: the next session in this process (a notebook's next cell) may record."""
+    _active.clear()
+    if os.environ.get(_OWNER) == str(os.getpid()):
+        del os.environ[_OWNER]

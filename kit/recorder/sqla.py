@@ -9,7 +9,11 @@ events. The listeners are the evidence ``kit diagnose`` reads:
 * connections never returned, named in a hang dump (:mod:`kit.recorder.hang`) with the test that took them;
 * one connection used by two tasks at once (``concurrent-use``): a shared AsyncSession under gather;
 * a session joined to a test's outer transaction that rolled it back for real (``joined-rollback``):
-  rollback-per-test isolation undone.
+  rollback-per-test isolation undone, and writes committed on that connection afterwards (``leaked-commit``),
+  the rows that really outlive the fixture's rollback: a warning alone proves nothing leaked;
+* where each pool (an engine's) was created (``pool-created``): in which fixture and scope, test or phase, on
+  which loop and thread. The owner of a pool, not the first user of a connection, says whether an engine
+  outlives the loops of the tests that use it.
 
 Checkout and cursor execution are per-statement paths: the listeners do dictionary work only, and emit
 only when they find something.
@@ -18,17 +22,28 @@ only when they find something.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kit.recorder.events import CONCURRENT_USE, CONNECT, CROSS_LOOP_CHECKOUT, JOINED_ROLLBACK, POOL
+from kit.recorder.events import (
+    CONCURRENT_USE,
+    CONNECT,
+    CROSS_LOOP_CHECKOUT,
+    JOINED_ROLLBACK,
+    LEAKED_COMMIT,
+    POOL,
+    POOL_CREATED,
+)
 from kit.recorder.text import mask
 
 if TYPE_CHECKING:
     from kit.recorder.plugin import Recorder
 
 __all__ = ["listen"]
+
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE "})
 
 
 def listen(recorder: Recorder, undo: list[Callable[[], object]]) -> None:
@@ -39,18 +54,50 @@ def listen(recorder: Recorder, undo: list[Callable[[], object]]) -> None:
         from sqlalchemy.pool import Pool
     except Exception:  # noqa: BLE001 - SQLAlchemy is optional for the recorder
         return
+    undo.append(_watch_pool_creation(recorder, Pool))
     undo.append(_listen_pool(recorder, event, Pool))
     undo.append(_listen_sessions(recorder, event))
+
+
+def _watch_pool_creation(recorder: Recorder, pool: type) -> Callable[[], object]:
+    """Note where each pool is made. SQLAlchemy has no event for it, so ``Pool.__init__`` is wrapped: it runs once
+    per engine, never per statement. ``engine.dispose()`` makes the engine's next pool through ``recreate()``;
+    that one is the same engine and keeps the first pool's origin (an alias, no event)."""
+    original_init = pool.__init__
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        try:
+            frame = sys._getframe(1)
+            for _ in range(4):  # Pool.__init__ <- QueuePool.__init__ <- QueuePool.recreate
+                if frame is None:
+                    break
+                if frame.f_code.co_name == "recreate" and isinstance(frame.f_locals.get("self"), pool):
+                    old = id(frame.f_locals["self"])
+                    recorder.pool_alias[id(self)] = recorder.pool_alias.get(old, old)
+                    return
+                frame = frame.f_back
+            fixture, scope = recorder.fixture_names[-1] if recorder.fixture_names else (None, None)
+            recorder.emit(POOL, action=POOL_CREATED, pool=id(self), poolclass=type(self).__name__,
+                          loop=recorder.current_loop_label(), nodeid=recorder.nodeid, phase=recorder.phase,
+                          fixture=fixture, scope=scope, thread=threading.current_thread().name)
+        except Exception:  # noqa: BLE001 - the recorder must never change an outcome
+            pass
+
+    pool.__init__ = __init__  # type: ignore[method-assign]
+    return lambda: setattr(pool, "__init__", original_init)
 
 
 def _listen_pool(recorder: Recorder, event: Any, pool: type) -> Callable[[], object]:
     """Each pooled connection's creating loop, and a checkout on another loop."""
 
-    def on_connect(dbapi_connection, _record) -> None:
+    def on_connect(dbapi_connection, record) -> None:
         loop = recorder.current_loop_label()
         recorder.connections[id(dbapi_connection)] = loop or "?"
+        owner = id(getattr(record, "_ConnectionRecord__pool", None))
         recorder.emit(POOL, action=CONNECT, conn=id(dbapi_connection), loop=loop, nodeid=recorder.nodeid,
-                      phase=recorder.phase, thread=threading.current_thread().name)
+                      phase=recorder.phase, thread=threading.current_thread().name,
+                      pool=recorder.pool_alias.get(owner, owner))
 
     def on_checkout(dbapi_connection, _record, _proxy) -> None:
         loop = recorder.current_loop_label()
@@ -73,11 +120,15 @@ def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
     from sqlalchemy.pool import Pool
 
     in_flight: dict[int, Any] = {}  # SQLAlchemy connection -> the task executing on it
+    # connection whose joined session rolled back the test's outer transaction -> [test, write statements since]
+    unjoined: dict[int, list] = {}
 
     def on_checkin(dbapi_connection, _record) -> None:
         recorder.checked_out.pop(id(dbapi_connection), None)
 
     def before_execute(conn, _cursor, statement, *_args) -> None:
+        if unjoined and id(conn) in unjoined and str(statement).lstrip()[:6].upper() in _WRITES:
+            unjoined[id(conn)][1] += 1
         try:
             task, key = asyncio.current_task(), id(conn)
         except RuntimeError:  # no running loop: a sync engine
@@ -98,10 +149,22 @@ def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
     def after_rollback(session) -> None:
         bind = session.bind
         if isinstance(bind, Connection) and not bind.in_transaction():
+            unjoined[id(bind)] = [recorder.nodeid, 0]
             recorder.emit(POOL, action=JOINED_ROLLBACK, nodeid=recorder.nodeid, phase=recorder.phase,
-                          mode=getattr(session, "join_transaction_mode", None))
+                          mode=getattr(session, "join_transaction_mode", None),
+                          is_async=bool(getattr(bind.dialect, "is_async", False)))
 
-    listeners = [(Pool, "checkin", on_checkin),
+    def on_commit(conn) -> None:
+        if unjoined and id(conn) in unjoined:
+            nodeid, writes = unjoined[id(conn)]
+            if nodeid != recorder.nodeid:  # another test's connection that happens to have the same id
+                del unjoined[id(conn)]
+                return
+            unjoined[id(conn)][1] = 0
+            if writes:
+                recorder.emit(POOL, action=LEAKED_COMMIT, nodeid=nodeid, phase=recorder.phase, writes=writes)
+
+    listeners = [(Pool, "checkin", on_checkin), (Engine, "commit", on_commit),
                  (Engine, "before_cursor_execute", before_execute), (Engine, "after_cursor_execute", after_execute),
                  (Engine, "handle_error", on_error), (Session, "after_rollback", after_rollback)]
     for target, name, fn in listeners:

@@ -69,8 +69,8 @@ def parse_events(lines: list[str]) -> tuple[list[CaseResult], list[dict], dict]:
     config: dict = {}
     for event in events.decode(lines):
         kind = event.get("event")
-        if kind == events.CONFIG:
-            config = {k: v for k, v in event.items() if k not in ("event", "t")}
+        if kind == events.CONFIG:  # the session's, then the collection's (runners): merged
+            config.update({k: v for k, v in event.items() if k not in ("event", "t")})
         elif kind == events.REPORT:
             case = cases.setdefault(event["nodeid"], CaseResult(event["nodeid"]))
             case.duration_s += event.get("duration", 0.0)

@@ -1,0 +1,40 @@
+"""Notes: latent problems a run shows that fail nothing, reported beside the findings.
+
+Engines never disposed are the common one: asyncpg's ``ResourceWarning: unclosed connection`` and SQLAlchemy's
+"The garbage collector is trying to clean up non-checked-in connection" say a connection was dropped without a
+clean close. A suite can be green for years that way, and the same engine becomes a loop conflict the day its
+connections outlive their loop, so kit says it, but as a note: never a root finding, never exit code 1.
+Python shows ResourceWarnings only when asked (``-X dev``, or ``-W default::ResourceWarning`` after ``--``), and
+kit never changes a suite's warning filters, so a note appears only where the run showed the warning.
+"""
+
+from __future__ import annotations
+
+from kit.common.text import one_line
+from kit.diagnose.evidence import UNDISPOSED, Evidence
+from kit.diagnose.model import Note
+
+__all__ = ["latent_notes"]
+
+_FIX = ("dispose every engine you create, on the loop that used it: `await engine.dispose()` after the `yield` of "
+        "the fixture that made it (or in the app's lifespan shutdown); close raw asyncpg connections and pools "
+        "with `await conn.close()` / `await pool.close()`")
+
+
+def latent_notes(ev: Evidence) -> list[Note]:
+    """One note for connections dropped without a clean close, from warnings and logs the run recorded."""
+    seen: list[tuple[str, str]] = []
+    for warning in ev.warnings:
+        if UNDISPOSED.search(warning.get("message") or ""):
+            seen.append((warning.get("nodeid") or "(session)",
+                         f"{warning.get('category')}: {one_line(warning.get('message'), 100)}"))
+    for log in ev.logs:
+        text = f"{log.get('message')} {log.get('error_message')}"
+        if UNDISPOSED.search(text):
+            seen.append((log.get("nodeid") or "(session)", f"logged by {log.get('logger')}: {one_line(text, 100)}"))
+    if not seen:
+        return []
+    where = list(dict.fromkeys(nodeid for nodeid, _ in seen))
+    return [Note("undisposed-connections",
+                 f"{len(seen)} connection(s) were dropped without a clean close (engines or pools never disposed), "
+                 f"first: {seen[0][1]}", len(seen), where[:10], _FIX)]
