@@ -136,11 +136,12 @@ def test_cli_json_and_html(run_kit, tmp_path):
     assert result.code == 1, result.all
     assert "module-engine-per-test-loop" in result.out and "fix:" in result.out and "secondary" in result.out
     data = json.loads((tmp_path / "d.json").read_text())
-    assert set(data) == {"suite", "passed", "failed", "errors", "config", "findings", "advice"}  # + the advisor
+    assert set(data) == {"suite", "passed", "failed", "errors", "config", "findings", "advice", "notes"}
     assert (data["passed"], data["failed"], data["errors"]) == (1, 2, 0)
-    keys = {"nodeid", "phase", "cause", "secondary", "error_type", "message", "evidence", "fix"}
+    keys = {"nodeid", "phase", "cause", "secondary", "error_type", "message", "evidence", "fix", "basis", "confidence"}
     for finding in data["findings"]:
         assert set(finding) - {"root"} == keys
+        assert finding["confidence"] in ("high", "medium", "low") and finding["basis"]
     page = (tmp_path / "d.html").read_text()
     assert "data:image/png;base64," in page and "<script" not in page and "<link" not in page
     assert "http://" not in page.replace("http://test", "") and "src='http" not in page

@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kit.common.text import short_type
-from kit.diagnose.scan import INI_OPTIONS, Pattern, scan_suite
+from kit.diagnose.requirements import declared_requirements
+from kit.diagnose.rules import LOOP_CAUSES
+from kit.diagnose.scan import INI_OPTIONS, Pattern, mentions, scan_suite
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
     from kit.catalogue.cells import MatrixCell
+    from kit.run.runner import PytestRun
 
 # Pattern and scan_suite are re-exported: the scanner moved to kit.diagnose.scan, which diagnose shares.
 __all__ = ["Advice", "Pattern", "advise", "scan_suite", "render_advice"]
@@ -152,14 +155,19 @@ def _status(package: str, versions: dict, spec: str, extra: list[str]) -> tuple[
 
 # -- rules ------------------------------------------------------------------------------------------------
 def advise(path: Path | str, config: dict | None, installed_versions: dict | None,
-           matrix_results: Iterable[MatrixCell | dict] | None = None) -> list[Advice]:
+           matrix_results: Iterable[MatrixCell | dict] | None = None, *, run: PytestRun | None = None,
+           causes: Iterable[str] = ()) -> list[Advice]:
+    causes = set(causes)
     """Which of the suite's fixtures and settings break on the next pytest-asyncio / SQLAlchemy / httpx line.
 
     ``path``: the suite (a directory, or one conftest.py). ``config``: the recorder's ``config`` event of a
     recorded run (``PytestRun.config``: asyncio_mode, default loop scopes, versions), or None. ``installed_versions``:
     package -> version (``kit.common.versions.collect_versions()``, or the run's config), or None. ``matrix_results``:
     ``kit matrix`` cells (MatrixCell objects or the JSON rows) to cite; None reads the latest matrix run from the
-    records store, if any. Returns the advice most urgent first.
+    records store, if any. ``run`` (the recorded run beside the advice) and ``causes`` (its findings' causes) keep the
+    advice true to what ran: nothing is ``broken-now`` that the run shows working, fixtures the run saw handled by
+    a plugin are not "left to pytest", and pytest-asyncio's rules stay out of a suite it does not run (AnyIO's
+    plugin, or sync tests). Returns the advice most urgent first.
     """
     config = dict(config or {})
     versions = {k.lower(): v for k, v in {**{k: config.get(k) for k in ("pytest", "pytest-asyncio", "sqlalchemy",
@@ -184,6 +192,14 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
     mode = (settings["asyncio_mode"] or "strict").lower()
     pa_now = _version(versions.get("pytest-asyncio"))
     advice: list[Advice] = []
+    runners = config.get("runners")
+    if runners is not None:  # the run says which plugin ran the tests
+        uses_pytest_asyncio = bool(runners.get("pytest-asyncio"))
+    else:  # the source says: pytest-asyncio's marks, fixtures or options; AnyIO's marks alone mean AnyIO
+        uses_pytest_asyncio = bool(by_kind.get("uses_pytest_asyncio") or ini) or not by_kind.get("uses_anyio")
+    if not uses_pytest_asyncio:
+        by_kind = {k: v for k, v in by_kind.items() if k in ("expire_on_commit", "asyncclient_app")}
+    handled = {str(e.get("fixture")) for e in (run.events if run else []) if e.get("event") == "fixture"}
 
     def add(rule, package, spec, where, message, fix, scenario=None, variant="broken", cite_spec=None,
             severity=None, extra=None, breaks_on=None) -> None:
@@ -240,6 +256,8 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
             advice[-1].measured = bool(advice[-1].evidence)
     # 5. wide-scoped async fixtures without loop_scope, against the default fixture loop scope.
     wide = by_kind.get("wide_async_fixture", [])
+    if run is not None and not LOOP_CAUSES.intersection(causes):  # the run saw them set up, and no loop conflict
+        wide = [p for p in wide if p.name not in handled]
     default_scope = settings["asyncio_default_fixture_loop_scope"]
     if wide:
         if default_scope == "function":
@@ -278,20 +296,17 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
                              "default is planned to become `function`",
                              "set it explicitly in pytest.ini (`function` unless a fixture needs a wider loop)"))
     # 6. strict mode + plain @pytest.fixture on an async def.
-    if by_kind.get("plain_async_fixture") and mode == "strict":
-        add("strict-mode-async-fixture", "pytest-asyncio", None, by_kind["plain_async_fixture"],
+    # a fixture the run saw on a loop was run by a plugin (AnyIO's, typically): not left to pytest
+    unhandled = [p for p in by_kind.get("plain_async_fixture", []) if p.name not in handled]
+    if unhandled and mode == "strict":
+        add("strict-mode-async-fixture", "pytest-asyncio", None, unhandled,
             "async fixtures declared with plain `@pytest.fixture` in strict mode are not run by pytest-asyncio: "
             "pytest 9 + pytest-asyncio 1.x make it an ERROR ('requested an async fixture ... with no plugin or "
             "hook that handled it'); older versions hand the test an un-awaited coroutine/async generator",
             "use `@pytest_asyncio.fixture`, or `asyncio_mode = auto`", "strict-mode-async-fixture", "broken",
             severity="broken-now")
     # 7. SQLAlchemy 2.1 no longer installs greenlet unless asked for with the asyncio extra.
-    requirement = by_kind.get("sqlalchemy_req", [])
-    if requirement:
-        add("sqlalchemy-asyncio-extra", "sqlalchemy", ">=2.1", requirement,
-            "SQLAlchemy 2.1 does not install greenlet by default: AsyncEngine fails with `ImportError ... requires "
-            "that the Python 'greenlet' library is installed`",
-            "depend on `sqlalchemy[asyncio]` (or add greenlet explicitly)", extra=seen_sa)
+    advice += _greenlet_advice(Path(path), versions, seen_sa)
     # 8. expire_on_commit left True with AsyncSession.
     if by_kind.get("expire_on_commit"):
         add("expired-attribute-missing-greenlet", "sqlalchemy", None, by_kind["expire_on_commit"],
@@ -305,8 +320,60 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
             "`AsyncClient(app=...)` was removed in httpx 0.28: `TypeError: ... unexpected keyword argument 'app'`",
             "`AsyncClient(transport=ASGITransport(app=app), base_url=\"http://test\")`, inside "
             "`asgi_lifespan.LifespanManager(app)` if the app sets state in its lifespan", extra=[])
+    if run is not None:
+        _true_to_the_run(advice, run, causes)
     advice.sort(key=lambda a: _SEVERITY_ORDER.get(a.severity, 9))
     return advice
+
+
+def _greenlet_advice(root: Path, versions: dict, seen_sa: list[str]) -> list[Advice]:
+    """A ``sqlalchemy`` requirement without the ``asyncio`` extra, no ``greenlet`` declared beside it, a range that
+    admits 2.1, in a project that uses SQLAlchemy's asyncio extension. Broken now only where the suite's
+    interpreter has SQLAlchemy >= 2.1 and no greenlet; otherwise it breaks on the next fresh install."""
+    from packaging.specifiers import SpecifierSet
+
+    declared = declared_requirements(root)
+    plain = [d for d in declared if d.name == "sqlalchemy" and "asyncio" not in d.requirement.extras]
+    if not plain or any(d.name == "greenlet" or (d.name == "sqlalchemy" and "asyncio" in d.requirement.extras)
+                        for d in declared):
+        return []
+    lines = sorted({v for v in (*_LINES["sqlalchemy"], *seen_sa, "2.2.0", "3.0.0") if _version(v) >= _version("2.1")},
+                   key=_version)
+    admits = [d for d in plain if any(SpecifierSet(str(d.requirement.specifier)).contains(v, prereleases=True)
+                                      for v in lines)]
+    user = mentions(root, ("sqlalchemy.ext.asyncio", "create_async_engine"))
+    if not admits or user is None:
+        return []
+    installed, greenlet = _version(versions.get("sqlalchemy")), versions.get("greenlet")
+    message = ("SQLAlchemy 2.1 does not install greenlet by default, and this project uses its asyncio extension "
+               f"({user}): AsyncEngine fails with `ImportError ... requires that the Python 'greenlet' library is "
+               "installed`")
+    if installed is not None and installed >= _version("2.1") and not greenlet:
+        severity, line = "broken-now", f"sqlalchemy {installed} (installed, no greenlet)"
+    elif installed is not None and installed >= _version("2.1"):
+        severity, line = "breaks-on-upgrade", (f"a fresh install of these requirements (greenlet {greenlet} is "
+                                               "installed here, but nothing declares it)")
+    else:
+        severity, line = "breaks-on-upgrade", "sqlalchemy 2.1.0"
+    return [Advice("sqlalchemy-asyncio-extra", severity, "sqlalchemy", line, [d.where for d in admits], message,
+                   "depend on `sqlalchemy[asyncio]` (or declare greenlet explicitly)")]
+
+
+def _true_to_the_run(advice: list[Advice], run: PytestRun, causes: set[str]) -> None:
+    """Nothing is ``broken-now`` that the recorded run beside it shows working: without a failing test, or when
+    the failures have another cause, such advice becomes ``info`` and says the run passed with it in place."""
+    failing = any(c.outcome in ("failed", "error", "timeout") for c in run.cases)
+    for item in advice:
+        if item.severity != "broken-now":
+            continue
+        from kit.catalogue.scenario import catalogue
+
+        known = {s.id for s in catalogue()}
+        if failing and (item.rule not in known or item.rule in causes):
+            continue
+        item.severity = "info"
+        item.message += (" (the recorded run passed with this in place: nothing is broken by it today)"
+                         if not failing else " (the run's failures have other causes)")
 
 
 def render_advice(advice: list[Advice]) -> str:

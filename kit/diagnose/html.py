@@ -85,7 +85,14 @@ def _finding_block(root: Finding, same: list[Finding], children: list[Finding]) 
             f"<span class='cause'>{_e(kind)}</span></h3>{also}"
             f"<pre>{_e(short(root.error_type))}: {_e(headline(root.message))}</pre>"
             f"<p><strong>Evidence</strong></p><ul>{evidence}</ul>"
+            f"<p class='meta'>confidence {_e(root.why)}</p>"
             f"<p><strong>Fix</strong>: {_prose(root.fix)}</p>{fallout}</section>")
+
+
+def _notes_block(diagnosis: Diagnosis) -> str:
+    items = "".join(f"<li><strong>{_e(n.kind)}</strong> (not a failure): {_e(n.message)}<br><span class='meta'>"
+                    f"seen in: {_e(', '.join(n.where))}</span><br>fix: {_prose(n.fix)}</li>" for n in diagnosis.notes)
+    return f"<h3>Notes</h3><ul>{items}</ul>" if items else ""
 
 
 def _advice_block(diagnosis: Diagnosis) -> str:
@@ -115,7 +122,7 @@ def render_fragment(diagnosis: Diagnosis, *, timeline: bool = True) -> str:
             f"<p><strong>{_e(Path(diagnosis.suite).name)}</strong>: {diagnosis.passed} passed, {diagnosis.failed} "
             f"failed, {diagnosis.errors} errors — {verdict}</p>{gone}"
             f"{blocks or '<p>Nothing in this run points at a loop, session or isolation problem.</p>'}"
-            f"{plot}{_advice_block(diagnosis)}</div>")
+            f"{_notes_block(diagnosis)}{plot}{_advice_block(diagnosis)}</div>")
 
 
 def render_html(diagnosis: Diagnosis) -> str:

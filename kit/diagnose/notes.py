@@ -10,6 +10,8 @@ kit never changes a suite's warning filters, so a note appears only where the ru
 
 from __future__ import annotations
 
+import re
+
 from kit.common.text import one_line
 from kit.diagnose.evidence import UNDISPOSED, Evidence
 from kit.diagnose.model import Note
@@ -22,12 +24,17 @@ _FIX = ("dispose every engine you create, on the loop that used it: `await engin
 
 
 def latent_notes(ev: Evidence) -> list[Note]:
-    """One note for connections dropped without a clean close, from warnings and logs the run recorded."""
+    """One note for connections dropped without a clean close, from the warnings and logs the run recorded.
+
+    One dropped asyncpg connection warns three times (its socket, its transport, the connection): only the
+    connection's own warning and SQLAlchemy's garbage-collector message count. A warning is raised where the
+    garbage collector happened to run, so the note names those tests as where it was seen, not as the culprit."""
     seen: list[tuple[str, str]] = []
     for warning in ev.warnings:
-        if UNDISPOSED.search(warning.get("message") or ""):
+        message = warning.get("message") or ""
+        if UNDISPOSED.search(message) and not re.search(r"unclosed (transport|<socket)", message):
             seen.append((warning.get("nodeid") or "(session)",
-                         f"{warning.get('category')}: {one_line(warning.get('message'), 100)}"))
+                         f"{warning.get('category')}: {one_line(message, 100)}"))
     for log in ev.logs:
         text = f"{log.get('message')} {log.get('error_message')}"
         if UNDISPOSED.search(text):
@@ -36,5 +43,7 @@ def latent_notes(ev: Evidence) -> list[Note]:
         return []
     where = list(dict.fromkeys(nodeid for nodeid, _ in seen))
     return [Note("undisposed-connections",
-                 f"{len(seen)} connection(s) were dropped without a clean close (engines or pools never disposed), "
-                 f"first: {seen[0][1]}", len(seen), where[:10], _FIX)]
+                 f"{len(seen)} connection(s) were dropped without a clean close (an engine or pool never disposed, or "
+                 f"a connection never returned); first: {seen[0][1]}. The garbage collector found them during the "
+                 "tests listed, which are not necessarily the ones that leaked them; more may be dropped at "
+                 "interpreter exit, after the run was recorded.", len(seen), where[:10], _FIX)]

@@ -35,21 +35,33 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
            f"{counts_line(diagnosis)}"]
     if not diagnosis.findings:
         out.append("\nNo findings: nothing in this run points at a loop, session or isolation problem.")
-        return "\n".join(out + _advice_lines(diagnosis))
+        return "\n".join(out + _note_lines(diagnosis, wrap) + _advice_lines(diagnosis))
     for root, same, children in root_groups(diagnosis):
         kind = "unknown cause (not in kit's catalogue)" if root.cause == UNKNOWN else root.cause
         out += ["", f"ROOT  {root.nodeid}  [{root.phase}]  {kind}"]
         out += [f"      + {other.nodeid} [{other.phase}]: the same {short(other.error_type)}" for other in same]
         if root.error_type or root.message:
             out += wrap(f"{short(root.error_type) or 'error'}: {headline(root.message)}", "      ", "        ", 2)
-        for item in root.evidence[:2]:
+        for item in root.evidence[:3]:
             out += wrap(item, "      evidence: ", "                ", 2)
+        out += wrap(root.why, "      confidence: ", "                  ")
         out += wrap(root.fix, "      fix: ", "           ")
         for child in children:
             head = f"      └ secondary: {child.nodeid} [{child.phase}] {short(child.error_type) or 'error'}: "
             out.append(head + one_line(child.message, max(30, width - len(head))))
             out.append("          " + one_line(child.evidence[-1] if child.evidence else "", width - 10))
-    return "\n".join(out + _advice_lines(diagnosis))
+    return "\n".join(out + _note_lines(diagnosis, wrap) + _advice_lines(diagnosis))
+
+
+def _note_lines(diagnosis: Diagnosis, wrap) -> list[str]:
+    """Latent problems: said once each, after the findings, and clearly not failures."""
+    lines: list[str] = []
+    for note in diagnosis.notes:
+        lines += ["", f"NOTE  {note.kind} (not a failure)"]
+        lines += wrap(note.message, "      ", "        ", 3)
+        lines += wrap(f"seen in: {', '.join(note.where)}", "      ", "        ", 2)
+        lines += wrap(note.fix, "      fix: ", "           ")
+    return lines
 
 
 def _advice_lines(diagnosis: Diagnosis) -> list[str]:
@@ -69,5 +81,7 @@ def findings_frame(diagnosis: Diagnosis) -> pd.DataFrame:
 
     rows = [{"test": f.nodeid, "phase": f.phase, "cause": f.cause, "secondary": f.secondary,
              "root": f.root or "", "error": f"{short(f.error_type)}: {one_line(f.message, 90)}" if f.error_type else "",
-             "evidence": one_line(f.evidence[0] if f.evidence else "", 140)} for f in diagnosis.findings]
-    return pd.DataFrame(rows, columns=["test", "phase", "cause", "secondary", "root", "error", "evidence"])
+             "evidence": one_line(f.evidence[0] if f.evidence else "", 140), "confidence": f.why}
+            for f in diagnosis.findings]
+    return pd.DataFrame(rows, columns=["test", "phase", "cause", "secondary", "root", "error", "evidence",
+                                       "confidence"])

@@ -231,8 +231,11 @@ def rollback_leak(run: PytestRun, ev: Evidence, findings: dict[str, Finding],
         case = case_of(run, nodeid)
         finding = new_finding(case, "rollback-isolation-leak", evidence, phase=case.phase or "call", basis=basis,
                               context="sync-session" if sync else context)
-        if case.outcome == "passed":
-            finding.error_type, finding.message = "SAWarning" if "SAWarning" in " ".join(evidence) else None, None
+        if case.outcome == "passed":  # nothing raised: show the warning, if there was one, as its error
+            warned = next((w for w in ev.warnings if w.get("nodeid") == nodeid
+                           and DEASSOCIATED.search(w.get("message") or "")), None)
+            finding.error_type = warned.get("category") if warned else None
+            finding.message = one_line(warned.get("message"), 200) if warned else None
         return finding
     return None
 

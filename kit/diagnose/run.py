@@ -75,14 +75,14 @@ def diagnose(path: Path, database_url: str | None = None, *, args: tuple[str, ..
     run = run_pytest(project, database_url, args=tuple(args), timeout=timeout, cwd=project)
     _bad_run(run, project)
     diagnosis = classify(run, str(project), project)
-    diagnosis.advice = _advice(project, run)
+    diagnosis.advice = _advice(project, run, {f.cause for f in diagnosis.findings})
     return diagnosis
 
 
-def _advice(project: Path, run: PytestRun) -> list[Advice]:
+def _advice(project: Path, run: PytestRun, causes: set[str]) -> list[Advice]:
     """The upgrade advisor's view of this suite, against the versions the run used, backed by the latest
-    recorded ``kit matrix`` run."""
-    return advise(project, run.config, run_versions(run.config))
+    recorded ``kit matrix`` run, and kept true to what the run showed."""
+    return advise(project, run.config, run_versions(run.config), run=run, causes=causes)
 
 
 def run_diagnosis(path: Path, url: str | None = None, *, args: tuple[str, ...] | list[str] = (),

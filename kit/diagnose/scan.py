@@ -18,17 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["IGNORED_DIRS", "INI_OPTIONS", "CONFIG_FILES", "Pattern", "suite_modules", "scan_python", "scan_config",
-           "scan_suite", "event_loop_overrides"]
+           "scan_suite", "event_loop_overrides", "mentions"]
 
 # Directories that hold someone else's code or build output, never the suite's own fixtures.
 IGNORED_DIRS = frozenset({".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox",
                           "site-packages", ".pytest_cache", "build", "dist"})
 INI_OPTIONS = ("asyncio_mode", "asyncio_default_fixture_loop_scope", "asyncio_default_test_loop_scope")
 # Read at the suite's root only: where pytest and pip look for them.
-CONFIG_FILES = ("pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", "requirements.txt", "requirements-dev.txt",
-                "requirements-test.txt")
+CONFIG_FILES = ("pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml")
 # A test module holds tests, not the suite's shared fixtures and engines: only these kinds count there.
-_TEST_MODULE_KINDS = frozenset({"event_loop_override", "event_loop_request", "loop_scope", "asyncclient_app"})
+_TEST_MODULE_KINDS = frozenset({"event_loop_override", "event_loop_request", "loop_scope", "asyncclient_app",
+                                "uses_pytest_asyncio", "uses_anyio"})
 
 
 @dataclass
@@ -36,7 +36,8 @@ class Pattern:
     """One thing the scan found in the suite's files."""
 
     kind: str            # event_loop_override | event_loop_request | loop_scope | wide_async_fixture |
-                         # plain_async_fixture | asyncclient_app | expire_on_commit | ini_option | sqlalchemy_req
+                         # plain_async_fixture | asyncclient_app | expire_on_commit | ini_option | async_def |
+                         # uses_pytest_asyncio | uses_anyio
     file: str
     line: int
     name: str = ""       # fixture / option / call name
@@ -100,6 +101,12 @@ def _function_patterns(node: ast.FunctionDef | ast.AsyncFunctionDef, rel: str) -
                     found.append(Pattern("wide_async_fixture", rel, node.lineno, node.name, scope))
         elif "mark.asyncio" in name and "loop_scope" in kw:
             found.append(Pattern("loop_scope", rel, node.lineno, node.name, _literal(kw["loop_scope"]) or ""))
+        if "pytest_asyncio" in name or "mark.asyncio" in name:
+            found.append(Pattern("uses_pytest_asyncio", rel, node.lineno, node.name))
+        elif "mark.anyio" in name:
+            found.append(Pattern("uses_anyio", rel, node.lineno, node.name))
+    if node.name == "anyio_backend":
+        found.append(Pattern("uses_anyio", rel, node.lineno, node.name))
     if "event_loop" in params and node.name != "event_loop":
         found.append(Pattern("event_loop_request", rel, node.lineno, node.name))
     if is_async:  # an async test or fixture: the suite runs coroutines, so loop settings matter to it
@@ -140,8 +147,13 @@ def scan_python(path: Path, rel: str) -> list[Pattern]:
             found += _call_patterns(node, rel)
         elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark"
                                                   for t in node.targets):
-            if "loop_scope" in ast.unparse(node.value):
-                found.append(Pattern("loop_scope", rel, node.lineno, "pytestmark", ast.unparse(node.value)[:80]))
+            marks = ast.unparse(node.value)
+            if "loop_scope" in marks:
+                found.append(Pattern("loop_scope", rel, node.lineno, "pytestmark", marks[:80]))
+            if "mark.asyncio" in marks:
+                found.append(Pattern("uses_pytest_asyncio", rel, node.lineno, "pytestmark"))
+            if "mark.anyio" in marks:
+                found.append(Pattern("uses_anyio", rel, node.lineno, "pytestmark"))
     return found
 
 
@@ -160,7 +172,8 @@ def _scan_python_text(text: str, rel: str) -> list[Pattern]:
 
 # -- configuration files ----------------------------------------------------------------------------------
 def scan_config(path: Path, rel: str) -> list[Pattern]:
-    """The pytest-asyncio options set in one configuration file, and a requirement on plain ``sqlalchemy``."""
+    """The pytest-asyncio options set in one configuration file (requirements are read as requirements, by
+    :mod:`kit.diagnose.requirements`)."""
     text = path.read_text(errors="replace")
     options: dict[str, str] = {}
     if path.name == "pyproject.toml":
@@ -171,15 +184,9 @@ def scan_config(path: Path, rel: str) -> list[Pattern]:
         section = data.get("tool", {}).get("pytest", {})
         section = {**section.get("ini_options", {}), **{k: v for k, v in section.items() if k != "ini_options"}}
         options = {k: str(v) for k, v in section.items() if k in INI_OPTIONS}
-        if "sqlalchemy" in text.lower():
-            for number, line in enumerate(text.splitlines(), 1):
-                if re.search(r"['\"]sqlalchemy(?!\[)", line, re.I):
-                    return [*_ini_patterns(options, text, rel), Pattern("sqlalchemy_req", rel, number, "sqlalchemy",
-                                                                        line.strip())]
         return _ini_patterns(options, text, rel)
-    if path.name.startswith("requirements"):
-        return [Pattern("sqlalchemy_req", rel, n, "sqlalchemy", line.strip())
-                for n, line in enumerate(text.splitlines(), 1) if re.match(r"\s*sqlalchemy(?!\[)\b", line, re.I)]
+    if not path.name.endswith((".ini", ".cfg")):
+        return []
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     try:
         parser.read_string(text)
@@ -238,3 +245,21 @@ def event_loop_overrides(project: Path | None) -> list[str]:
                     key=lambda p: (Path(p.file), p.line)):
         found.setdefault(p.file, p)
     return [p.where for p in found.values()]
+
+
+def mentions(root: Path | str, needles: tuple[str, ...]) -> str | None:
+    """The first Python file under ``root`` (outside :data:`IGNORED_DIRS`) whose text holds one of ``needles``,
+    as ``pkg/db.py``; None when none does. The app's code counts here, not only the tests'."""
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    for path in sorted(root.rglob("*.py")):
+        if IGNORED_DIRS.intersection(path.relative_to(root).parts[:-1]):
+            continue
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        if any(needle in text for needle in needles):
+            return str(path.relative_to(root))
+    return None

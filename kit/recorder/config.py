@@ -34,12 +34,14 @@ def asyncio_config(config: pytest.Config) -> dict[str, Any]:
 
 
 def count_runners(items: list[pytest.Item]) -> dict[str, int]:
-    """How many collected tests each runner drives: ``anyio`` (AnyIO's pytest plugin, the ``anyio`` mark),
-    ``pytest-asyncio`` (its ``asyncio`` mark, which auto mode adds), ``sync`` (everything else: plain tests, and
-    sync tests that drive loops themselves). A fix must fit the runner the failing test used."""
+    """How many collected tests each runner drives: ``anyio`` (AnyIO's pytest plugin: the test uses its
+    ``anyio_backend`` fixture, which the ``anyio`` mark and ``anyio_mode = auto`` add), ``pytest-asyncio`` (its
+    ``asyncio`` mark, which its auto mode adds), ``sync`` (everything else: plain tests, and sync tests that drive
+    loops themselves). A fix must fit the runner the failing test used."""
     counts: dict[str, int] = {}
     for item in items:
         get = getattr(item, "get_closest_marker", None)
-        runner = ("anyio" if get and get("anyio") else "pytest-asyncio" if get and get("asyncio") else "sync")
+        anyio = "anyio_backend" in getattr(item, "fixturenames", ()) or (get is not None and get("anyio"))
+        runner = "anyio" if anyio else "pytest-asyncio" if get is not None and get("asyncio") else "sync"
         counts[runner] = counts.get(runner, 0) + 1
     return counts

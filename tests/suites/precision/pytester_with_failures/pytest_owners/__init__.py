@@ -1,0 +1,1 @@
+"""pytest-owners: every test names the team that owns it; the summary counts failures per team."""

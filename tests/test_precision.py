@@ -1,0 +1,136 @@
+"""Precision on the shapes real suites have: what kit says must be what the run showed, and nothing on a green suite.
+
+The suites under ``tests/suites/precision/`` are written like real projects, unlike the catalogue: a session-scoped
+engine fixture with ``loop_scope="session"`` and tests on their own loops, an AnyIO suite with an import-time
+engine, a pytest plugin tested with ``pytester``, a library testing its own rollback, a real leak, engines never
+disposed. Each is diagnosed once (concurrently) on its own scratch database, and compared with plain pytest.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kit.db.target import scratch_database
+from kit.diagnose import diagnose
+from kit.diagnose.model import Diagnosis, root_groups
+from kit.diagnose.render import render_text
+
+SUITES = Path(__file__).parent / "suites" / "precision"
+ARGS = {"undisposed_engines_dev": ("-W", "default::ResourceWarning")}
+
+
+def _plain_counts(path: Path, url: str, args: tuple[str, ...] = ()) -> dict[str, int]:
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:kit.plugin",
+                             *args], cwd=path, capture_output=True, text=True, timeout=180,
+                            env={**_env(), "DATABASE_URL": url})
+    tail = result.stdout.strip().splitlines()[-1]
+    return {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|errors?)", tail)}
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("KIT_RECORD")}
+
+
+@pytest.fixture(scope="module")
+def diagnosed(target, tmp_path_factory) -> dict[str, tuple[Diagnosis, dict[str, int], Path]]:
+    root = tmp_path_factory.mktemp("precision")
+
+    def one(name: str):
+        path = Path(shutil.copytree(SUITES / name, root / name))
+        args = ARGS.get(name, ())
+        with scratch_database(target, f"prec_{name}"[:24]) as database:
+            plain = _plain_counts(path, database.url, args)
+        with scratch_database(target, f"prec_{name}"[:24]) as database:
+            return diagnose(path, database.url, args=args, timeout=180), plain, path
+
+    names = sorted(d.name for d in SUITES.iterdir() if d.is_dir())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(one, name) for name in names}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _counts(diagnosis: Diagnosis) -> dict[str, int]:
+    counts = {"passed": diagnosis.passed, "failed": diagnosis.failed, "errors": diagnosis.errors}
+    return {k: v for k, v in counts.items() if v}
+
+
+def _plain(plain: dict[str, int]) -> dict[str, int]:
+    return {("errors" if k.startswith("error") else k): v for k, v in plain.items()}
+
+
+@pytest.mark.parametrize("name", sorted(d.name for d in SUITES.iterdir() if d.is_dir()))
+def test_counts_are_pytests(diagnosed, name):
+    diagnosis, plain, _ = diagnosed[name]
+    assert _counts(diagnosis) == _plain(plain), render_text(diagnosis)
+
+
+@pytest.mark.parametrize("name", ["session_engine_function_tests", "session_engine_eager_schema"])
+def test_a_session_engine_fixture_is_named_where_it_was_made(diagnosed, name):
+    """Nothing was created at import: the evidence must follow the engine to its fixture, not guess."""
+    diagnosis, _, _ = diagnosed[name]
+    text = render_text(diagnosis)
+    assert [r.cause for r in diagnosis.roots] == ["mixed-loop-scopes"], text
+    evidence = " ".join(diagnosis.roots[0].evidence)
+    assert "made by fixture 'engine' (session scope)" in evidence, evidence
+    assert "import" not in evidence, evidence
+    assert diagnosis.roots[0].confidence == "high" and "pool" in diagnosis.roots[0].basis
+
+
+def test_an_anyio_suite_gets_anyio_fixes_and_no_pytest_asyncio_advice(diagnosed):
+    diagnosis, _, _ = diagnosed["anyio_no_dispose"]
+    text = render_text(diagnosis)
+    assert [r.cause for r in diagnosis.roots] == ["module-engine-per-test-loop"], text
+    assert diagnosis.config["runners"] == {"anyio": 4}
+    for finding in diagnosis.findings:
+        assert "AnyIO" in finding.fix and "asyncio_default_test_loop_scope" not in finding.fix, finding.fix
+    assert not [a for a in diagnosis.advice if a.package == "pytest-asyncio"], text
+    assert "made at import" in " ".join(diagnosis.roots[0].evidence) or "before any test" in " ".join(
+        diagnosis.roots[0].evidence), text
+
+
+def test_pytester_inner_sessions_are_not_recorded(diagnosed):
+    diagnosis, _, path = diagnosed["pytester_with_failures"]
+    ids = {c.nodeid for c in diagnosis.run.cases}
+    assert ids and all(i.startswith("tests/test_owners.py::") for i in ids), ids
+    groups = root_groups(diagnosis)
+    assert len(groups) == len(diagnosis.roots) == 4, render_text(diagnosis)  # four different errors, none folded
+
+
+def test_a_library_testing_its_own_rollback_is_green(diagnosed):
+    diagnosis, _, _ = diagnosed["sync_session_rollback_green"]
+    assert diagnosis.findings == [], render_text(diagnosis)
+    assert not [a for a in diagnosis.advice if a.severity == "broken-now"], render_text(diagnosis)
+
+
+def test_rows_that_really_leaked_are_found(diagnosed):
+    diagnosis, _, _ = diagnosed["leaky_rollback_commits_after"]
+    text = render_text(diagnosis)
+    root = diagnosis.roots[0]
+    assert [r.cause for r in diagnosis.roots] == ["rollback-isolation-leak"], text
+    assert root.nodeid.endswith("test_repeated_delivery_is_answered_and_audited"), text
+    assert any("write statement(s) were committed" in line for line in root.evidence), root.evidence
+    assert root.message and "deassociated" in root.message, text  # the warning it raised, not an empty SAWarning
+    assert [f.cause for f in diagnosis.findings if f.secondary] == ["rollback-isolation-leak"], text
+    assert not [a for a in diagnosis.advice if a.severity == "broken-now"], text
+
+
+def test_undisposed_engines_are_a_note_not_a_failure(diagnosed, run_kit, tmp_path):
+    diagnosis, _, path = diagnosed["undisposed_engines_dev"]
+    assert diagnosis.findings == [], render_text(diagnosis)
+    assert [n.kind for n in diagnosis.notes] == ["undisposed-connections"], render_text(diagnosis)
+    assert "NOTE  undisposed-connections (not a failure)" in render_text(diagnosis)
+    # through the command line: exit 0, and the note in the JSON document
+    result = run_kit("diagnose", str(path), "--json", str(tmp_path / "d.json"), "--", "-W", "default::ResourceWarning")
+    assert result.code == 0, result.all
+    data = json.loads((tmp_path / "d.json").read_text())
+    assert data["findings"] == [] and data["notes"][0]["kind"] == "undisposed-connections"
