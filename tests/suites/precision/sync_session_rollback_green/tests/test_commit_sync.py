@@ -1,4 +1,5 @@
-"""The same contract for the sync API, driven through AsyncConnection.run_sync (the library's own CI has no sync driver)."""
+"""The same contract for the sync API, driven through AsyncConnection.run_sync
+(the library's own CI has no sync driver)."""
 
 import pytest
 from models import Slot
