@@ -55,3 +55,57 @@ def test_the_record_file_can_be_chosen(pytester, monkeypatch, tmp_path, how):
     cases, _, _ = parse_events(record.read_text().splitlines())
     assert [(case.nodeid, case.outcome) for case in cases] == [("test_one.py::test_one", "passed")]
     assert not (pytester.path / ".kit").exists()
+
+
+def test_engines_keep_every_pool_option_and_are_traced_to_where_they_were_made(pytester, monkeypatch, tmp_path):
+    """The recorder notes where each engine's pool is made without touching what SQLAlchemy reads: create_engine
+    takes the pool's keyword arguments from ``Pool.__init__``'s own code (``pool_pre_ping`` must still work)."""
+    record = tmp_path / "events.jsonl"
+    monkeypatch.setenv("KIT_RECORD_FILE", str(record))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_engines="""
+        import pytest
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        URL = "postgresql+asyncpg://u@127.0.0.1:9/db"
+        at_import = create_async_engine(URL, pool_pre_ping=True)
+
+        @pytest.fixture(scope="module")
+        def engine():
+            engine = create_async_engine(URL, pool_pre_ping=True, pool_recycle=30)
+            yield engine
+
+        def test_options(engine):
+            assert engine.pool._pre_ping and engine.pool._recycle == 30 and at_import.pool._pre_ping
+
+        async def test_dispose_keeps_the_engine_origin(engine):
+            await engine.dispose()
+            assert engine.pool._pre_ping
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    _, evidence, _ = parse_events(record.read_text().splitlines())
+    made = [(e["fixture"], e["scope"], e["nodeid"]) for e in evidence if e.get("action") == "pool-created"]
+    assert made == [(None, None, None), ("engine", "module", "test_engines.py::test_options")], made
+
+
+def test_only_the_session_kit_started_is_recorded(pytester, monkeypatch, tmp_path):
+    """A suite that tests a pytest plugin runs inner sessions (in process, and in subprocesses) that inherit
+    KIT_RECORD_FILE: their tests are not the suite's and must not be recorded."""
+    record = tmp_path / "events.jsonl"
+    monkeypatch.setenv("KIT_RECORD_FILE", str(record))
+    pytester.makeini(INI)
+    pytester.makeconftest('pytest_plugins = ["pytester"]\n')
+    pytester.makepyfile(test_plugin="""
+        def test_inner_in_process(pytester):
+            pytester.makepyfile(test_inner="def test_a():\\n    pass\\ndef test_b():\\n    assert 0\\n")
+            pytester.runpytest().assert_outcomes(passed=1, failed=1)
+
+        def test_inner_subprocess(pytester):
+            pytester.makepyfile(test_inner="def test_c():\\n    pass\\n")
+            pytester.runpytest_subprocess().assert_outcomes(passed=1)
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    cases, _, _ = parse_events(record.read_text().splitlines())
+    assert [c.nodeid for c in cases] == ["test_plugin.py::test_inner_in_process", "test_plugin.py::test_inner_subprocess"]

@@ -60,32 +60,43 @@ def listen(recorder: Recorder, undo: list[Callable[[], object]]) -> None:
 
 
 def _watch_pool_creation(recorder: Recorder, pool: type) -> Callable[[], object]:
-    """Note where each pool is made. SQLAlchemy has no event for it, so ``Pool.__init__`` is wrapped: it runs once
-    per engine, never per statement. ``engine.dispose()`` makes the engine's next pool through ``recreate()``;
-    that one is the same engine and keeps the first pool's origin (an alias, no event)."""
-    original_init = pool.__init__
+    """Note where each pool is made. SQLAlchemy has no event for it, and ``Pool.__init__`` must not be wrapped:
+    ``create_engine`` reads the keyword arguments a pool accepts from that function's code, so a wrapper would
+    make it reject ``pool_pre_ping``. Every ``Pool.__init__`` calls ``sqlalchemy.log.instance_logger(self)``
+    (through the module, at call time), once per engine and never per statement: that call is wrapped instead.
+    ``engine.dispose()`` makes the engine's next pool through ``recreate()``; that one is the same engine and
+    keeps the first pool's origin (an alias, no event)."""
+    from sqlalchemy import log
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        try:
-            frame = sys._getframe(1)
-            for _ in range(4):  # Pool.__init__ <- QueuePool.__init__ <- QueuePool.recreate
-                if frame is None:
-                    break
-                if frame.f_code.co_name == "recreate" and isinstance(frame.f_locals.get("self"), pool):
-                    old = id(frame.f_locals["self"])
-                    recorder.pool_alias[id(self)] = recorder.pool_alias.get(old, old)
-                    return
-                frame = frame.f_back
-            fixture, scope = recorder.fixture_names[-1] if recorder.fixture_names else (None, None)
-            recorder.emit(POOL, action=POOL_CREATED, pool=id(self), poolclass=type(self).__name__,
-                          loop=recorder.current_loop_label(), nodeid=recorder.nodeid, phase=recorder.phase,
-                          fixture=fixture, scope=scope, thread=threading.current_thread().name)
-        except Exception:  # noqa: BLE001 - the recorder must never change an outcome
-            pass
+    original = log.instance_logger
 
-    pool.__init__ = __init__  # type: ignore[method-assign]
-    return lambda: setattr(pool, "__init__", original_init)
+    def instance_logger(instance: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(instance, *args, **kwargs)
+        if isinstance(instance, pool):
+            _note_pool(recorder, instance, pool)
+        return result
+
+    log.instance_logger = instance_logger  # type: ignore[assignment]
+    return lambda: setattr(log, "instance_logger", original)
+
+
+def _note_pool(recorder: Recorder, new: Any, pool: type) -> None:
+    try:
+        frame = sys._getframe(2)
+        for _ in range(5):  # Pool.__init__ <- QueuePool.__init__ <- QueuePool.recreate
+            if frame is None:
+                break
+            if frame.f_code.co_name == "recreate" and isinstance(frame.f_locals.get("self"), pool):
+                old = id(frame.f_locals["self"])
+                recorder.pool_alias[id(new)] = recorder.pool_alias.get(old, old)
+                return
+            frame = frame.f_back
+        fixture, scope = recorder.fixture_names[-1] if recorder.fixture_names else (None, None)
+        recorder.emit(POOL, action=POOL_CREATED, pool=id(new), poolclass=type(new).__name__,
+                      loop=recorder.current_loop_label(), nodeid=recorder.nodeid, phase=recorder.phase,
+                      fixture=fixture, scope=scope, thread=threading.current_thread().name)
+    except Exception:  # noqa: BLE001 - the recorder must never change an outcome
+        pass
 
 
 def _listen_pool(recorder: Recorder, event: Any, pool: type) -> Callable[[], object]:
