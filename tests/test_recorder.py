@@ -108,4 +108,5 @@ def test_only_the_session_kit_started_is_recorded(pytester, monkeypatch, tmp_pat
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     cases, _, _ = parse_events(record.read_text().splitlines())
-    assert [c.nodeid for c in cases] == ["test_plugin.py::test_inner_in_process", "test_plugin.py::test_inner_subprocess"]
+    assert [c.nodeid for c in cases] == ["test_plugin.py::test_inner_in_process",
+                                         "test_plugin.py::test_inner_subprocess"]
