@@ -18,7 +18,7 @@ from kit.diagnose.model import UNKNOWN, Diagnosis, counts_line, root_groups
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["render_text", "findings_frame", "headline"]
+__all__ = ["render_text", "findings_frame", "headline", "runners_line"]
 
 
 def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
@@ -31,6 +31,7 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
     out = [f"kit diagnose: {diagnosis.suite}",
            *wrap(f"{config_line(config)}; pytest {config.get('pytest') or '?'}, SQLAlchemy "
                  f"{config.get('sqlalchemy') or '?'}, asyncpg {config.get('asyncpg') or '?'}", "  ", "    "),
+           *([f"  tests run by: {runners_line(config)}"] if config.get("runners") else []),
            f"  tests: {diagnosis.passed} passed, {diagnosis.failed} failed, {diagnosis.errors} errors; "
            f"{counts_line(diagnosis)}"]
     if not diagnosis.findings:
@@ -66,6 +67,12 @@ def _note_lines(diagnosis: Diagnosis, wrap) -> list[str]:
 
 def _advice_lines(diagnosis: Diagnosis) -> list[str]:
     return ["", render_advice(diagnosis.advice)] if diagnosis.advice else []
+
+
+def runners_line(config: dict) -> str:
+    """``anyio: 4 tests`` from the recorder's count of which plugin ran the collected tests."""
+    names = {"pytest-asyncio": "pytest-asyncio", "anyio": "AnyIO's pytest plugin", "sync": "plain (sync) tests"}
+    return ", ".join(f"{names.get(k, k)}: {v}" for k, v in sorted((config.get("runners") or {}).items()))
 
 
 def headline(message: str | None) -> str:

@@ -27,6 +27,7 @@ from kit.diagnose.evidence import (
     Evidence,
     case_of,
     config_line,
+    runner_context,
     short,
     texts,
 )
@@ -103,6 +104,8 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
     config = ev.run.config
     evidence: list[str] = []
     basis = ["message"]
+    # pytest-asyncio's settings are evidence only where pytest-asyncio runs the tests (not under AnyIO's plugin)
+    settings = [config_line(config)] if runner_context(config) is None else []
     crossing = next((e for e in ev.cross if e.get("nodeid") == case.nodeid and e.get("phase") == case.phase),
                     next((e for e in ev.cross if e.get("nodeid") == case.nodeid), None))
     test_loop = (case.loops.get(case.phase or "call") or case.loops.get("call") or [None])[-1]
@@ -138,10 +141,10 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
         if origin is None:
             evidence.append(f"fixture '{owner['fixture']}' ({owner.get('scope')} scope) ran on {created}")
         evidence.append(f"{case.nodeid} ran its {case.phase} on {used_on}")
-        evidence.append(config_line(config))
+        evidence += settings
         evidence += [f"also: {place} defines an event_loop fixture, which pytest-asyncio "
                      f"{config.get('pytest-asyncio') or ''} ignores" for place in ev.event_loop_overrides[:1]]
-        basis += ["loops", "config"]
+        basis += ["loops", *(["config"] if settings else [])]
         if config.get("asyncio_default_fixture_loop_scope") is None and case.phase != "setup":
             return "session-engine-function-loop", evidence, basis
         return "mixed-loop-scopes", evidence, basis
@@ -154,8 +157,8 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
     if crossing is not None and origin is None and (owner is None or owner.get("scope") == "function"):
         evidence.append("the connection outlived the test whose loop opened it (the recorder did not see where its "
                         "engine was made)")
-    evidence.append(config_line(config))
-    return "module-engine-per-test-loop", evidence, [*basis, "config"]
+    evidence += settings
+    return "module-engine-per-test-loop", evidence, [*basis, *(["config"] if settings else [])]
 
 
 # -- hangs ---------------------------------------------------------------------------------------------
