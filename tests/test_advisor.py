@@ -74,6 +74,13 @@ def test_the_installed_distributions_are_the_ground_truth(tmp_path, installed, s
     assert [a.severity for a in found] == [severity]
 
 
+def test_a_driver_extra_that_pulls_greenlet_is_enough(tmp_path):
+    """SQLAlchemy 2.1's ``postgresql-asyncpg`` extra requires ``sqlalchemy[asyncio]``: greenlet comes with it."""
+    project = _project(tmp_path, {"pyproject.toml": '[project]\nname = "x"\n'
+                                                    'dependencies = ["sqlalchemy[postgresql-asyncpg]>=2.0.38"]\n'})
+    assert _greenlet(advise(project, None, {"sqlalchemy": "2.1.9", "greenlet": "3.5.6"}, [])) == []
+
+
 def test_the_extra_or_a_sync_only_project_need_nothing(tmp_path):
     extra = _project(tmp_path / "extra", {"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.11"\n'
                                                             'SQLAlchemy = {version = "^2.0", extras = ["asyncio"]}\n'})

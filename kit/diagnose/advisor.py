@@ -16,6 +16,7 @@ Everything here is pure reading: no subprocess, no import of the user's code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -333,8 +334,9 @@ def _greenlet_advice(root: Path, versions: dict, seen_sa: list[str]) -> list[Adv
     from packaging.specifiers import SpecifierSet
 
     declared = declared_requirements(root)
-    plain = [d for d in declared if d.name == "sqlalchemy" and "asyncio" not in d.requirement.extras]
-    if not plain or any(d.name == "greenlet" or (d.name == "sqlalchemy" and "asyncio" in d.requirement.extras)
+    pulls = _greenlet_extras()
+    plain = [d for d in declared if d.name == "sqlalchemy" and not pulls.intersection(d.requirement.extras)]
+    if not plain or any(d.name == "greenlet" or (d.name == "sqlalchemy" and pulls.intersection(d.requirement.extras))
                         for d in declared):
         return []
     lines = sorted({v for v in (*_LINES["sqlalchemy"], *seen_sa, "2.2.0", "3.0.0") if _version(v) >= _version("2.1")},
@@ -357,6 +359,29 @@ def _greenlet_advice(root: Path, versions: dict, seen_sa: list[str]) -> list[Adv
         severity, line = "breaks-on-upgrade", "sqlalchemy 2.1.0"
     return [Advice("sqlalchemy-asyncio-extra", severity, "sqlalchemy", line, [d.where for d in admits], message,
                    "depend on `sqlalchemy[asyncio]` (or declare greenlet explicitly)")]
+
+
+# SQLAlchemy 2.1's extras that bring greenlet (its metadata: `sqlalchemy[asyncio]; extra == "postgresql-asyncpg"`)
+_ASYNC_EXTRAS = frozenset({"asyncio", "postgresql-asyncpg", "aiomysql", "aioodbc", "asyncmy", "aiosqlite"})
+
+
+def _greenlet_extras() -> frozenset[str]:
+    """The extras of the installed SQLAlchemy that install greenlet, read from its metadata (the async driver
+    extras pull ``sqlalchemy[asyncio]``); the 2.1 list when SQLAlchemy is not installed here."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    try:
+        requires = metadata.requires("sqlalchemy") or []
+    except metadata.PackageNotFoundError:
+        return _ASYNC_EXTRAS
+    found = set()
+    for text in requires:
+        requirement = Requirement(text)
+        if requirement.name.lower() == "greenlet" or "asyncio" in requirement.extras:
+            found |= set(re.findall(r'extra == "([^"]+)"', str(requirement.marker or "")))
+    return frozenset(found) or _ASYNC_EXTRAS
 
 
 def _true_to_the_run(advice: list[Advice], run: PytestRun, causes: set[str]) -> None:

@@ -78,7 +78,9 @@ def log_findings(ev: Evidence, loop_roots: list[Finding], context: str | None = 
         nodeid = log.get("nodeid") or "(session)"
         case = CaseResult(nodeid, phase=log.get("phase") or "log", error_type=log.get("error_type"),
                           message=one_line(text, 300))
-        line = f"logged by {log.get('logger')}: {one_line(log.get('message'), 100)} ({log.get('error_message')})"
+        during = f" during {log.get('phase')}" if log.get("phase") else ""
+        line = (f"logged by {log.get('logger')}{during} (pytest reported no error for it): "
+                f"{one_line(log.get('message'), 100)} ({log.get('error_message')})")
         if loop_roots:
             root = loop_roots[0]
             extra.append(new_finding(case, root.cause, [line, f"fallout of {root.nodeid}: a connection bound to "

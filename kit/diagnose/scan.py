@@ -50,15 +50,16 @@ class Pattern:
 
 # -- which files ------------------------------------------------------------------------------------------
 def suite_modules(root: Path) -> tuple[list[Path], list[Path]]:
-    """(conftest.py files, test modules) under ``root``, each list sorted, outside :data:`IGNORED_DIRS`.
+    """(conftest.py files and pytest plugin modules, test modules) under ``root``, each list sorted, outside
+    :data:`IGNORED_DIRS`.
 
     A test module is any ``test*.py`` file (pytest's ``test_*.py`` and the ``tests.py`` some projects use)."""
     conftests, modules = [], []
     for path in sorted(root.rglob("*.py")):
         if IGNORED_DIRS.intersection(path.relative_to(root).parts[:-1]) or not path.is_file():
             continue
-        if path.name == "conftest.py":
-            conftests.append(path)
+        if path.name == "conftest.py" or (path.name.startswith("pytest_") and path.name != "pytest_cache.py"):
+            conftests.append(path)  # a pytest plugin module (pytest_<name>.py) holds fixtures like a conftest
         elif path.name.startswith("test"):
             modules.append(path)
     return conftests, modules
