@@ -130,7 +130,9 @@ def test_undisposed_engines_are_a_note_not_a_failure(diagnosed, run_kit, tmp_pat
     assert [n.kind for n in diagnosis.notes] == ["undisposed-connections"], render_text(diagnosis)
     assert "NOTE  undisposed-connections (not a failure)" in render_text(diagnosis)
     # through the command line: exit 0, and the note in the JSON document
-    result = run_kit("diagnose", str(path), "--json", str(tmp_path / "d.json"), "--", "-W", "default::ResourceWarning")
+    result = run_kit("diagnose", str(path), "--json", str(tmp_path / "d.json"), "--html", str(tmp_path / "d.html"),
+                     "--", "-W", "default::ResourceWarning")
     assert result.code == 0, result.all
     data = json.loads((tmp_path / "d.json").read_text())
     assert data["findings"] == [] and data["notes"][0]["kind"] == "undisposed-connections"
+    assert "<h3>Notes</h3>" in (tmp_path / "d.html").read_text()

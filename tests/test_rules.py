@@ -386,3 +386,49 @@ def test_an_error_that_names_its_cause_by_itself(error_type, message, cause):
 def test_a_passing_run_has_no_findings():
     diagnosis = classified(passed("test_a.py::test_a", "L1"), passed("test_a.py::test_b", "L2"), exit_code=0)
     assert diagnosis.findings == [] and (diagnosis.passed, diagnosis.failed, diagnosis.errors) == (2, 0, 0)
+
+
+def _pool_made(pool: int, **where) -> dict:
+    return {"event": "pool", "action": "pool-created", "pool": pool, "poolclass": "AsyncAdaptedQueuePool",
+            "thread": "MainThread", **{"loop": None, "nodeid": None, "phase": None, "fixture": None, "scope": None,
+                                       **where}}
+
+
+@pytest.mark.parametrize("made, cause, says", [
+    (None, "module-engine-per-test-loop", "before any test or fixture ran"),        # before the recorder: conftest
+    (_pool_made(7), "module-engine-per-test-loop", "made at import"),
+    (_pool_made(7, loop="L1", nodeid="test_a.py::test_a", phase="setup", fixture="engine", scope="session"),
+     "mixed-loop-scopes", "made by fixture 'engine' (session scope), on L1"),  # fixture loop scope configured
+])
+def test_the_engine_is_named_where_it_was_made(made, cause, says):
+    """The evidence follows the pool's owner, not the first fixture that happened to open a connection."""
+    opened = {**connect(1, "L2", "test_a.py::test_a", "call"), "pool": 7}
+    diagnosis = classified(*([made] if made else []), opened, passed("test_a.py::test_a", "L2"),
+                           crossing(1, "L2", "L3", "test_a.py::test_b"),
+                           failed("test_a.py::test_b", "L3", "RuntimeError", DIFFERENT_LOOP))
+    root = diagnosis.roots[0]
+    assert root.cause == cause and any(says in line for line in root.evidence), root.evidence
+    assert root.confidence == "high" and "pool" in root.basis
+    assert not any("created at import, or shared" in line for line in root.evidence)
+
+
+@pytest.mark.parametrize("runners, fits, never", [
+    ({"anyio": 2}, "AnyIO", "asyncio_default_test_loop_scope"),
+    ({"sync": 2}, "drive their own loops", "asyncio_default_test_loop_scope"),
+    ({"pytest-asyncio": 2}, "asyncio_default_test_loop_scope", "AnyIO"),
+])
+def test_the_fix_fits_the_runner(runners, fits, never):
+    diagnosis = classified(connect(1, "L1", "test_a.py::test_a"), passed("test_a.py::test_a", "L1"),
+                           crossing(1, "L1", "L2", "test_a.py::test_b"),
+                           failed("test_a.py::test_b", "L2", "RuntimeError", DIFFERENT_LOOP),
+                           config={"runners": runners})
+    fix = diagnosis.roots[0].fix
+    assert diagnosis.roots[0].cause == "module-engine-per-test-loop"
+    assert fits in fix and never not in fix, fix
+
+
+def test_a_finding_on_the_message_alone_says_so():
+    diagnosis = classified(failed("test_a.py::test_a", "L1", "sqlalchemy.exc.MissingGreenlet",
+                                  "greenlet_spawn has not been called; can't call await_() here"))
+    root = diagnosis.roots[0]
+    assert (root.confidence, root.basis, root.why) == ("low", ["message"], "low: rests on the error message alone")
