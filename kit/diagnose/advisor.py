@@ -193,11 +193,15 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
     mode = (settings["asyncio_mode"] or "strict").lower()
     pa_now = _version(versions.get("pytest-asyncio"))
     advice: list[Advice] = []
+    # Does pytest-asyncio run (or is it meant to run) this suite? Its marks, fixtures, options or event_loop in the
+    # source say so; the run says which plugin ran the tests; AnyIO's marks alone mean AnyIO.
+    meant = bool(ini or any(by_kind.get(k) for k in ("uses_pytest_asyncio", "event_loop_override",
+                                                       "event_loop_request")))
     runners = config.get("runners")
-    if runners is not None:  # the run says which plugin ran the tests
-        uses_pytest_asyncio = bool(runners.get("pytest-asyncio"))
-    else:  # the source says: pytest-asyncio's marks, fixtures or options; AnyIO's marks alone mean AnyIO
-        uses_pytest_asyncio = bool(by_kind.get("uses_pytest_asyncio") or ini) or not by_kind.get("uses_anyio")
+    if runners is not None:
+        uses_pytest_asyncio = bool(runners.get("pytest-asyncio")) or (meant and not runners.get("anyio"))
+    else:
+        uses_pytest_asyncio = meant or not by_kind.get("uses_anyio")
     if not uses_pytest_asyncio:
         by_kind = {k: v for k, v in by_kind.items() if k in ("expire_on_commit", "asyncclient_app")}
     handled = {str(e.get("fixture")) for e in (run.events if run else []) if e.get("event") == "fixture"}
