@@ -164,7 +164,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from kit.diagnose import render_text, run_diagnosis
 
     diagnosis = run_diagnosis(Path(args.path), args.url, args=args.pytest_args, timeout=args.timeout,
-                              allow_any_database=args.allow_any_database)
+                              allow_any_database=args.allow_any_database, driver=args.driver)
     print(render_text(diagnosis), file=_human(args))
     if args.json:
         _write_json(args.json, diagnosis.as_dict())
@@ -311,7 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "0: no findings, 1: findings, 2: the suite could not be run."))
     dg.add_argument("path", help="the project directory (where you would run pytest)")
     dg.__class__ = _PytestArgsParser  # `-- PYTEST_ARGS...` after kit's own options
-    dg.usage = "kit diagnose PATH [--url URL] [--json FILE] [--html FILE] [--timeout S] [-- PYTEST_ARGS...]"
+    dg.usage = ("kit diagnose PATH [--url URL] [--driver asyncpg|psycopg] [--json FILE] [--html FILE] [--timeout S] "
+                "[-- PYTEST_ARGS...]")
+    dg.add_argument("--driver", choices=("asyncpg", "psycopg"),
+                    help="the driver of the scratch database URL handed to the suite (default: the one --url names, "
+                         "else the suite's own, else asyncpg)")
     dg.add_argument("--timeout", type=float, default=600, help="seconds before the run is killed (default 600)")
     dg.add_argument("--json", metavar="FILE", help="write the findings as JSON ('-': stdout, JSON only)")
     dg.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with the loop timeline")

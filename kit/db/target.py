@@ -36,6 +36,18 @@ class Target:
     url: str
     kind: str  # "embedded" | "url"
     allow_any_database: bool = False
+    scheme: str = "postgresql+asyncpg"  # as the user wrote it: the driver a suite must be handed (kit uses asyncpg)
+
+    @property
+    def driver(self) -> str | None:
+        """The driver the user's URL names (``psycopg`` for ``postgresql+psycopg://``), None when it names none."""
+        return self.scheme.split("+", 1)[1] if "+" in self.scheme else None
+
+    def url_for(self, driver: str | None = None) -> str:
+        """This database's URL for a suite, with ``driver`` (or the user's own scheme when None): kit itself always
+        connects with asyncpg, but a suite must run on the driver it was written for."""
+        scheme = f"postgresql+{driver}" if driver else self.scheme
+        return urlunsplit((scheme, *urlsplit(self.url)[1:]))
 
     @property
     def _parts(self):
@@ -79,6 +91,13 @@ class Target:
             "test database (for example the docker-compose test-db, database 'app_test'), or pass "
             "--allow-any-database if you are sure this server holds nothing you need."
         )
+
+
+def _scheme(url: str) -> str:
+    """The URL's scheme as the user gave it, ``postgres`` spelled ``postgresql``."""
+    scheme = urlsplit(url.strip()).scheme
+    return "postgresql" + scheme[len("postgres"):] if scheme.startswith("postgres") and not scheme.startswith(
+        "postgresql") else scheme
 
 
 def _normalise(url: str) -> str:
@@ -131,7 +150,7 @@ def resolve_target(url: str | None = None, *, allow_any_database: bool = False, 
     """``url`` if given, else the user's ``DATABASE_URL``, else the embedded server (started or reused)."""
     explicit = url or user_database_url()
     if explicit:
-        target = Target(_normalise(explicit), "url", allow_any_database)
+        target = Target(_normalise(explicit), "url", allow_any_database, _scheme(explicit))
     else:
         from kit.db.embedded import EmbeddedServer
 

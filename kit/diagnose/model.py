@@ -83,6 +83,7 @@ class Diagnosis:
     database_gone: str | None = None   # set when the server stopped answering during the run
     advice: list[Advice] = field(default_factory=list)  # what breaks on the next release lines
     notes: list[Note] = field(default_factory=list)      # latent problems the run shows (no finding, no exit 1)
+    database: str = ""                                   # which database and driver the suite ran on, and why
 
     @property
     def roots(self) -> list[Finding]:

@@ -32,6 +32,7 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
            *wrap(f"{config_line(config)}; pytest {config.get('pytest') or '?'}, SQLAlchemy "
                  f"{config.get('sqlalchemy') or '?'}, asyncpg {config.get('asyncpg') or '?'}", "  ", "    "),
            *([f"  tests run by: {runners_line(config)}"] if config.get("runners") else []),
+           *([f"  database: {diagnosis.database}"] if diagnosis.database else []),
            f"  tests: {diagnosis.passed} passed, {diagnosis.failed} failed, {diagnosis.errors} errors; "
            f"{counts_line(diagnosis)}"]
     if not diagnosis.findings:

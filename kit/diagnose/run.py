@@ -86,13 +86,16 @@ def _advice(project: Path, run: PytestRun, causes: set[str]) -> list[Advice]:
 
 
 def run_diagnosis(path: Path, url: str | None = None, *, args: tuple[str, ...] | list[str] = (),
-                  timeout: float = DEFAULT_TIMEOUT, allow_any_database: bool = False) -> Diagnosis:
+                  timeout: float = DEFAULT_TIMEOUT, allow_any_database: bool = False,
+                  driver: str | None = None) -> Diagnosis:
     """The CLI's and notebook's entry point: pick the database the way ``kit diagnose`` documents it.
 
     The user's ``DATABASE_URL`` (not one a kit notebook exported for its own cells), when set and no ``url``
     is given: used as is, nothing created. ``url`` or the embedded server: a fresh scratch database on that
-    server, exported as ``DATABASE_URL`` for the run, dropped afterwards. Either way the server is checked
-    first: a wrong password is one paragraph before the suite runs, whichever way the URL arrived.
+    server, exported as ``DATABASE_URL`` for the run, dropped afterwards, on the driver the suite is written for
+    (``driver``, else the one ``url`` names, else the suite's own: :func:`kit.diagnose.driver.suite_driver`).
+    Either way the server is checked first: a wrong password is one paragraph before the suite runs, whichever
+    way the URL arrived.
     """
     from kit.db.target import check_reachable, reachable, resolve_target, scratch_database, user_database_url
 
@@ -102,9 +105,15 @@ def run_diagnosis(path: Path, url: str | None = None, *, args: tuple[str, ...] |
     users = user_database_url()
     if url is None and users:
         diagnosis = diagnose(project, users, args=args, timeout=timeout)
+        diagnosis.database = "your DATABASE_URL, as is"
     else:
+        from kit.diagnose.driver import suite_driver
+
+        chosen, why = suite_driver(project, driver, target.driver if target.kind == "url" else None)
         with scratch_database(target, f"diagnose_{project.name}") as scratch:
-            diagnosis = diagnose(project, scratch.url, args=args, timeout=timeout)
+            diagnosis = diagnose(project, scratch.url_for(chosen), args=args, timeout=timeout)
+        where = "the embedded server" if target.kind == "embedded" else target.masked
+        diagnosis.database = f"a scratch database on {where}, driver {chosen} (from {why})"
     if (diagnosis.failed or diagnosis.errors) and not reachable(target):
         diagnosis.database_gone = (
             f"The database went away during the run ({target.masked} stopped answering): the failures after "
