@@ -16,14 +16,13 @@ Everything here is pure reading: no subprocess, no import of the user's code.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kit.common.text import short_type
-from kit.diagnose.requirements import declared_requirements
+from kit.diagnose.requirements import declared_requirements, extras_bringing
 from kit.diagnose.rules import LOOP_CAUSES
 from kit.diagnose.scan import INI_OPTIONS, Pattern, mentions, scan_suite
 
@@ -36,6 +35,8 @@ if TYPE_CHECKING:
 # Pattern and scan_suite are re-exported: the scanner moved to kit.diagnose.scan, which diagnose shares.
 __all__ = ["Advice", "Pattern", "advise", "scan_suite", "render_advice"]
 
+# SQLAlchemy 2.1's extras that bring greenlet, when its metadata cannot be read here
+_ASYNC_EXTRAS = frozenset({"asyncio", "postgresql-asyncpg", "aiomysql", "aioodbc", "asyncmy", "aiosqlite"})
 _SEVERITY_ORDER = {"broken-now": 0, "breaks-on-upgrade": 1, "deprecated": 2, "info": 3}
 # Versions at which behaviour changes, besides those a matrix run used: the "next release line" is the first
 # of these above what is installed and inside the rule's range.
@@ -338,7 +339,7 @@ def _greenlet_advice(root: Path, versions: dict, seen_sa: list[str]) -> list[Adv
     from packaging.specifiers import SpecifierSet
 
     declared = declared_requirements(root)
-    pulls = _greenlet_extras()
+    pulls = extras_bringing("sqlalchemy", "greenlet", _ASYNC_EXTRAS)
     plain = [d for d in declared if d.name == "sqlalchemy" and not pulls.intersection(d.requirement.extras)]
     if not plain or any(d.name == "greenlet" or (d.name == "sqlalchemy" and pulls.intersection(d.requirement.extras))
                         for d in declared):
@@ -363,29 +364,6 @@ def _greenlet_advice(root: Path, versions: dict, seen_sa: list[str]) -> list[Adv
         severity, line = "breaks-on-upgrade", "sqlalchemy 2.1.0"
     return [Advice("sqlalchemy-asyncio-extra", severity, "sqlalchemy", line, [d.where for d in admits], message,
                    "depend on `sqlalchemy[asyncio]` (or declare greenlet explicitly)")]
-
-
-# SQLAlchemy 2.1's extras that bring greenlet (its metadata: `sqlalchemy[asyncio]; extra == "postgresql-asyncpg"`)
-_ASYNC_EXTRAS = frozenset({"asyncio", "postgresql-asyncpg", "aiomysql", "aioodbc", "asyncmy", "aiosqlite"})
-
-
-def _greenlet_extras() -> frozenset[str]:
-    """The extras of the installed SQLAlchemy that install greenlet, read from its metadata (the async driver
-    extras pull ``sqlalchemy[asyncio]``); the 2.1 list when SQLAlchemy is not installed here."""
-    from importlib import metadata
-
-    from packaging.requirements import Requirement
-
-    try:
-        requires = metadata.requires("sqlalchemy") or []
-    except metadata.PackageNotFoundError:
-        return _ASYNC_EXTRAS
-    found = set()
-    for text in requires:
-        requirement = Requirement(text)
-        if requirement.name.lower() == "greenlet" or "asyncio" in requirement.extras:
-            found |= set(re.findall(r'extra == "([^"]+)"', str(requirement.marker or "")))
-    return frozenset(found) or _ASYNC_EXTRAS
 
 
 def _true_to_the_run(advice: list[Advice], run: PytestRun, causes: set[str]) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-__all__ = ["Declared", "declared_requirements"]
+__all__ = ["Declared", "declared_requirements", "extras_bringing"]
 
 
 @dataclass(frozen=True)
@@ -148,3 +148,22 @@ def declared_requirements(root: Path | str) -> list[Declared]:
     for file in dict.fromkeys(files):
         found += _from_requirements(file.resolve(), root.resolve(), seen)
     return found
+
+
+def extras_bringing(package: str, dependency: str, fallback: frozenset[str]) -> frozenset[str]:
+    """The extras of the installed ``package`` that install ``dependency``, directly or through another of its
+    extras (SQLAlchemy: ``greenlet; extra == "asyncio"`` and ``sqlalchemy[asyncio]; extra ==
+    "postgresql-asyncpg"``), read from its metadata; ``fallback`` when it is not installed here."""
+    from importlib import metadata
+
+    try:
+        requires = [Requirement(text) for text in metadata.requires(package) or []]
+    except (metadata.PackageNotFoundError, InvalidRequirement):
+        return fallback
+    direct = {e for r in requires if canonicalize_name(r.name) == canonicalize_name(dependency)
+              for e in re.findall(r'extra == "([^"]+)"', str(r.marker or ""))}
+    found = set(direct)
+    for r in requires:
+        if canonicalize_name(r.name) == canonicalize_name(package) and r.extras & direct:
+            found |= set(re.findall(r'extra == "([^"]+)"', str(r.marker or "")))
+    return frozenset(found) or fallback
