@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from kit.cli_servers import add_server_commands
 from kit.errors import KitError
 
 __all__ = ["main"]
@@ -41,26 +42,6 @@ def _write_json(path: str, payload: object) -> None:
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(payload, indent=2, default=str) + "\n")
-
-
-# -- kit db ---------------------------------------------------------------------------------
-def cmd_db(args: argparse.Namespace) -> int:
-    from kit.db.embedded import EmbeddedServer
-
-    server = EmbeddedServer()
-    if args.action == "start":
-        server.start()
-        print(f"embedded PostgreSQL running: {server.url()}")
-    elif args.action == "stop":
-        print("stopped" if server.stop() else "not running")
-    elif args.action == "status":
-        status = server.status()
-        state = f"running (pid {status.pid})" if status.running else "stopped"
-        print(f"embedded PostgreSQL: {state}\n  url:  {status.url or '-'}\n  data: {status.data_dir}")
-        return 0 if status.running else 3
-    elif args.action == "url":
-        print(server.url(show_secret=args.show_secret))
-    return 0
 
 
 # -- kit probe ------------------------------------------------------------------------------
@@ -233,15 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "does not contain 'test'")
         return p
 
-    db = command("db", "the embedded PostgreSQL server (warm across runs)", "kit db status", "kit db url --show-secret")
-    db_sub = db.add_subparsers(dest="action", required=True, metavar="ACTION")
-    db_sub.add_parser("start", help="initialise (first time) and start it, or reuse it if running")
-    db_sub.add_parser("status", help="running or stopped, its URL (password masked) and data directory; exit 3 "
-                                     "when stopped")
-    db_sub.add_parser("stop", help="stop it (its data stays; the next command that needs it starts it)")
-    db_url = db_sub.add_parser("url", help="print its URL, password masked")
-    db_url.add_argument("--show-secret", action="store_true", help="print the real password")
-    db.set_defaults(func=cmd_db)
+    add_server_commands(command)  # kit db, kit redis
 
     pr = with_target(command("probe", "step 2.1: is the database reachable, outside and inside pytest?",
                              "kit probe",

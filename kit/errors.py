@@ -70,3 +70,10 @@ class BrowserMissing(KitError):
 
 class ReportError(KitError):
     """A rendered report is missing, or would not open offline."""
+
+
+class RedisError(KitError):
+    """The embedded Redis could not be started, or the Redis at REDIS_URL is malformed, unreachable or refuses us."""
+
+
+__all__ += ["RedisError"]

@@ -43,8 +43,10 @@ def isolated_kit(kit_home: Path):
     os.environ.pop("DATABASE_URL", None)
     yield
     from kit.db.embedded import EmbeddedServer
+    from kit.db.redis_server import EmbeddedRedis
 
     EmbeddedServer().stop()
+    EmbeddedRedis().stop()  # started by whichever test needed a Redis
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)

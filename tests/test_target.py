@@ -16,6 +16,9 @@ from kit.errors import TargetError, UnsafeTargetError
 def test_urls_are_printed_with_their_password_masked():
     assert mask_url("postgresql+asyncpg://app:s3cr3t@db:5432/app_test") == "postgresql+asyncpg://app:***@db:5432/app_test"
     assert "s3cr3t" not in mask_text("connect failed: password=s3cr3t host=db")
+    # an "@" left unencoded inside the password must not leave its tail showing
+    assert mask_url("redis://:s3@cr3t@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0"
+    assert mask_text("url='postgresql://app:p@ss@db/app_test'") == "url='postgresql://app:***@db/app_test'"
 
 
 @pytest.mark.parametrize("glued", ["9x", "img/png;base64,iVBORw0KGgoAAA", "a+b.c-", ""])

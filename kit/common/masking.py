@@ -16,7 +16,8 @@ _known_secrets: set[str] = set()
 # A scheme is matched only from the start of its run of scheme characters: linear time on long runs such as
 # a report's base64 images (20x faster on a 0.5 MB report), same matches as "any letter may start a scheme".
 _CREDENTIAL = re.compile(r"(?<![a-zA-Z0-9+.\-])(?P<scheme>[0-9+.\-]*[a-zA-Z][a-zA-Z0-9+.\-]*://)"
-                         r"(?P<user>[^:/@\s]*):(?P<password>[^@\s]+)@")
+                         r"(?P<user>[^:/@\s]*):(?P<password>[^\s]+?)@(?=[^@\s/]*(?:[/?#\s'\"]|$))")
+# (the password runs to the last "@" before the host: an unencoded "@" inside it must not leave a tail showing)
 _PASSWORD_KV = re.compile(r"(?i)\b(password|passwd|pwd)(\s*[=:]\s*)(['\"]?)([^'\"\s,;)}]+)")
 
 

