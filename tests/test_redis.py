@@ -18,6 +18,7 @@ from conftest import assert_no_traceback, gone_or_zombie, kit_cli, wait_until
 from kit.db.local_server import free_port
 from kit.db.redis_server import EmbeddedRedis
 from kit.db.redis_target import scratch_redis
+from kit.errors import RedisError
 
 
 @pytest.fixture
@@ -265,3 +266,19 @@ def test_a_scratch_claim_of_a_killed_process_is_taken_over(server):
     finally:
         control.flushdb()
         control.close()
+
+
+def test_a_users_database_that_holds_keys_is_never_flushed(server):
+    """On a Redis the user points kit at, a scratch database must be one kit found empty: data that was there
+    before is never deleted (the first free index holds a key here, so kit refuses it and says why)."""
+    base = server.start()
+    held = _client(base.rsplit("/", 1)[0] + "/1")
+    try:
+        held.set("customer:1", "keep me")
+        with pytest.raises(RedisError, match="holds keys kit did not put there"), scratch_redis(base):
+            pass
+        assert held.get("customer:1") == b"keep me"
+        assert _client(base).keys("kit:scratch:*") == []  # the claim was released
+    finally:
+        held.flushdb()
+        held.close()

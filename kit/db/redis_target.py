@@ -190,15 +190,16 @@ def scratch_redis(url: str | None = None, *, lease: int = 6 * 3600) -> Iterator[
                              f"({mask_text(str(exc))}). Check that it still runs (`kit redis status`).") from None
         scratch = _with_database(base, index)
         client = redis_client(scratch)
+        if url and client.dbsize():
+            # a server of the user's: kit flushes only databases it found empty (it never deletes data that was
+            # there before), so a database holding keys is left alone, untouched
+            client.close()
+            control.eval(_RELEASE_IF, 1, _CLAIM.format(index=index), token)
+            raise RedisError(f"Redis database {index} at {_masked(base)} holds keys kit did not put there, so kit "
+                             "will not use (or flush) it. Point REDIS_URL at a test Redis whose other databases are "
+                             "empty, such as the docker-compose test-redis, or unset REDIS_URL to use kit's "
+                             "embedded Redis.")
         try:
-            if url and client.dbsize():
-                # a server of the user's: kit flushes only databases it found empty (it never deletes data that
-                # was there before), so a database holding keys is left alone and the run gets another one
-                control.eval(_RELEASE_IF, 1, _CLAIM.format(index=index), token)
-                raise RedisError(f"Redis database {index} at {_masked(base)} holds keys kit did not put there, "
-                                 "so kit will not use (or flush) it. Point REDIS_URL at a test Redis whose other "
-                                 "databases are empty, such as the docker-compose test-redis, or unset REDIS_URL "
-                                 "to use kit's embedded Redis.")
             client.flushdb()
             yield scratch
         finally:
