@@ -136,3 +136,15 @@ def test_undisposed_engines_are_a_note_not_a_failure(diagnosed, run_kit, tmp_pat
     data = json.loads((tmp_path / "d.json").read_text())
     assert data["findings"] == [] and data["notes"][0]["kind"] == "undisposed-connections"
     assert "<h3>Notes</h3>" in (tmp_path / "d.html").read_text()
+
+
+def test_a_testclient_per_test_with_an_import_time_engine_is_the_engine_not_the_client(diagnosed):
+    """Every `with TestClient(app)` runs the app on its own portal loop; the import-time pooled engine outlives
+    them all. AsyncClient + ASGITransport (testclient-loop's fix) would not help: the pool is the cause."""
+    diagnosis, _, _ = diagnosed["testclient_per_test_engine"]
+    text = render_text(diagnosis)
+    assert [r.cause for r in diagnosis.roots] == ["module-engine-per-test-loop"], text
+    root = diagnosis.roots[0]
+    assert any("another TestClient's portal loop" in line for line in root.evidence), root.evidence
+    assert diagnosis.config["runners"] == {"sync": 3}
+    assert "NullPool" in root.fix and "lifespan" in root.fix and "ASGITransport" not in root.fix, root.fix

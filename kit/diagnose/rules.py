@@ -117,12 +117,19 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
         where = f"{connect.get('phase') or '?'} of {connect.get('nodeid') or 'outside any test'}"
         evidence.append(f"pool: a connection opened on {created} ({where}) was checked out on {crossing.get('loop')} "
                         f"({crossing.get('phase')} of {case.nodeid})")
-        thread = connect.get("thread")
+        thread, taken_in = connect.get("thread"), crossing.get("thread")
+        origin = ev.pool_origin(connect)
         if thread and thread != "MainThread":
             evidence.append(f"that connection was opened in thread '{thread}', on that thread's own event loop "
                             "(a sync TestClient runs the app on a portal thread)")
+            if taken_in and taken_in != "MainThread" and taken_in != thread:
+                # portal thread to portal thread: one TestClient per test, each with its own loop, and an engine
+                # that outlives them all (AsyncClient would not help: the pool would still cross the loops)
+                evidence.append(f"and checked out in thread '{taken_in}', another TestClient's portal loop: the "
+                                "engine's pool outlives each TestClient's loop")
+                evidence += [origin.line] if origin is not None else []
+                return "module-engine-per-test-loop", evidence, [*basis, "threads"]
             return "testclient-loop", evidence, [*basis, "threads"]
-        origin = ev.pool_origin(connect)
         if origin is not None:
             evidence.append(origin.line)
             if origin.fixture:

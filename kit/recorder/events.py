@@ -18,9 +18,10 @@ Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | tear
              collection error has only ``nodeid``, ``when``, ``outcome``, ``error_type`` and ``message``
 ``fixture``  ``nodeid``, ``fixture``, ``scope``, ``loop``: an async fixture's setup ran on that loop
 ``pool``     ``action`` (one of :data:`POOL_ACTIONS`), ``conn``, ``loop``, ``nodeid``, ``phase``, and per
-             action: ``thread`` and ``pool`` (connect), ``created_on`` (cross-loop-checkout), ``tasks`` and
-             ``statement`` (concurrent-use), ``mode`` and ``is_async`` (joined-rollback), ``writes`` (leaked-commit:
-             write statements committed on a connection after its test's outer transaction was rolled back);
+             action: ``thread`` and ``pool`` (connect), ``created_on`` and ``thread`` (cross-loop-checkout),
+             ``tasks`` and ``statement`` (concurrent-use), ``mode`` and ``is_async`` (joined-rollback), ``writes``
+             (leaked-commit: write statements committed on a connection after its test's outer transaction was
+             rolled back);
              ``pool-created`` has ``pool``, ``poolclass``, ``thread`` and ``fixture``/``scope`` (the fixture being
              set up, None outside one), no ``conn``. A pool created before the recorder started (at import of a
              conftest.py or plugin) has no ``pool-created`` event.

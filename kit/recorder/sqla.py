@@ -117,7 +117,8 @@ def _listen_pool(recorder: Recorder, event: Any, pool: type) -> Callable[[], obj
         created = recorder.connections.get(key)
         if created and loop and created != loop:
             recorder.emit(POOL, action=CROSS_LOOP_CHECKOUT, conn=key, created_on=created,
-                          loop=loop, nodeid=recorder.nodeid, phase=recorder.phase)
+                          loop=loop, nodeid=recorder.nodeid, phase=recorder.phase,
+                          thread=threading.current_thread().name)
 
     event.listen(pool, "connect", on_connect)
     event.listen(pool, "checkout", on_checkout)
