@@ -148,3 +148,15 @@ def test_a_testclient_per_test_with_an_import_time_engine_is_the_engine_not_the_
     assert any("another TestClient's portal loop" in line for line in root.evidence), root.evidence
     assert diagnosis.config["runners"] == {"sync": 3}
     assert "NullPool" in root.fix and "lifespan" in root.fix and "ASGITransport" not in root.fix, root.fix
+
+
+def test_a_session_carried_across_loops_is_unknown_with_what_was_seen(diagnosed):
+    """No pool checkout ever crosses a loop here (the session holds its NullPool connection), so no pool entry
+    fits: their fixes (NullPool, dispose) are already in place. kit says unknown and shows the held connection."""
+    diagnosis, _, _ = diagnosed["session_carried_across_loops"]
+    text = render_text(diagnosis)
+    assert diagnosis.roots and {f.cause for f in diagnosis.findings} == {"unknown"}, text
+    first = diagnosis.roots[0]
+    assert first.nodeid.endswith("test_second_query"), text
+    assert any("without being checked out again" in line for line in first.evidence), first.evidence
+    assert first.confidence == "low" and "pool" in first.basis and "no catalogue entry" in first.why

@@ -57,10 +57,16 @@ def classify(run: PytestRun, suite: str = "", project: Path | None = None) -> Di
         root, cause, evidence = secondary_of(case, ev, roots, loop_roots)
         findings[case.nodeid] = (
             new_finding(case, cause, evidence, root=root.nodeid, basis=["fallout", *root.basis], context=context)
-            if root is not None else new_finding(case, UNKNOWN, raw_evidence(case)))
+            if root is not None else _unknown(case, ev))
 
     # 4. logged-only errors: fallout of a loop root, or a finding of their own
     extra = log_findings(ev, loop_roots, context)
     ordered = [findings[c.nodeid] for c in run.cases if c.nodeid in findings] + extra
     return Diagnosis(suite, run.count("passed"), run.count("failed"), run.count("error") + run.count("timeout"),
                      run.config, ordered, run, notes=latent_notes(ev))
+
+
+def _unknown(case, ev: Evidence) -> Finding:
+    """A failure no entry claims: its raw error, plus a connection the recorder saw held across loops, if any."""
+    held = ev.held_lines(case)
+    return new_finding(case, UNKNOWN, raw_evidence(case) + held, basis=["message", *(["pool"] if held else [])])

@@ -20,6 +20,7 @@ from kit.recorder.events import (
     CONCURRENT_USE,
     CONNECT,
     CROSS_LOOP_CHECKOUT,
+    CROSS_LOOP_USE,
     FIXTURE,
     JOINED_ROLLBACK,
     LEAKED_COMMIT,
@@ -122,6 +123,7 @@ class Evidence:
     project: Path | None = None                        # the suite's directory, for its source
     connects: dict = field(default_factory=dict)       # conn -> connect event
     cross: list = field(default_factory=list)          # cross-loop-checkout events
+    held: list = field(default_factory=list)           # cross-loop-use events: a connection held across loops
     concurrent: list = field(default_factory=list)
     joined_rollbacks: list = field(default_factory=list)
     leaked_commits: list = field(default_factory=list)
@@ -140,6 +142,8 @@ class Evidence:
                 found.connects.setdefault(str(event.get("conn")), event)
             elif kind == POOL and action == CROSS_LOOP_CHECKOUT:
                 found.cross.append(event)
+            elif kind == POOL and action == CROSS_LOOP_USE:
+                found.held.append(event)
             elif kind == POOL and action == CONCURRENT_USE:
                 found.concurrent.append(event)
             elif kind == POOL and action == JOINED_ROLLBACK and event.get("phase") in ("setup", "call"):
@@ -192,6 +196,22 @@ class Evidence:
 
     def scope_of(self, fixture: str) -> str | None:
         return next((f.get("scope") for f in self.fixtures if f.get("fixture") == fixture), None)
+
+    def held_lines(self, case: CaseResult) -> list[str]:
+        """A connection opened on one loop and used on another without a pool checkout, in ``case`` or the
+        latest test before it: what a session (or connection) carried from one test's loop to the next shows,
+        even when the first error is only "another operation is in progress"."""
+        order = {c.nodeid: i for i, c in enumerate(self.run.cases)}
+        here = order.get(case.nodeid, -1)
+        seen = [e for e in self.held if order.get(e.get("nodeid"), len(order)) <= here]
+        if not seen:
+            return []
+        event = seen[-1]
+        connect = self.connects.get(str(event.get("conn")), {})
+        return [f"a connection opened on {event.get('created_on')} ({connect.get('phase') or '?'} of "
+                f"{connect.get('nodeid') or 'outside any test'}) was used on {event.get('loop')} "
+                f"({event.get('phase')} of {event.get('nodeid')}) without being checked out again: something held "
+                "it across loops (a session or connection shared by tests)"]
 
     def concurrency_lines(self, case: CaseResult) -> list[str]:
         """The recorder's sightings of one connection used by two tasks at once during ``case``."""

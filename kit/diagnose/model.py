@@ -43,6 +43,8 @@ class Finding:
     @property
     def why(self) -> str:
         """How sure, and on what: ``high: pool, loops`` or ``low: rests on the error message alone``."""
+        if self.cause == UNKNOWN:
+            return f"{self.confidence}: no catalogue entry matches (evidence seen: {', '.join(self.basis)})"
         if self.basis == ["message"]:
             return f"{self.confidence}: rests on the error message alone"
         return f"{self.confidence}: {', '.join(self.basis)}" if self.basis else self.confidence
@@ -130,8 +132,9 @@ def new_finding(case: CaseResult, cause: str, evidence: list[str], *, phase: str
     """The finding for ``case``: secondary exactly when it has a ``root``, with the cause's fix (for the suite's
     ``context``) and the confidence its ``basis`` gives."""
     kinds = list(dict.fromkeys(basis))
+    confidence = "low" if cause == UNKNOWN else confidence_of(kinds)  # no entry: nothing to be sure of
     return Finding(case.nodeid, phase or case.phase or "call", cause, root is not None, case.error_type,
-                   case.message, evidence, fix_for(cause, context), root, kinds, confidence_of(kinds))
+                   case.message, evidence, fix_for(cause, context), root, kinds, confidence)
 
 
 def root_groups(diagnosis: Diagnosis) -> list[tuple[Finding, list[Finding], list[Finding]]]:

@@ -27,6 +27,7 @@ from kit.diagnose.evidence import (
     Evidence,
     case_of,
     config_line,
+    raw_evidence,
     runner_context,
     short,
     texts,
@@ -136,6 +137,10 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
                 owner = {"fixture": origin.fixture, "scope": origin.scope, "loop": origin.loop}
         else:  # a recording without pool origins (older kit): the widest fixture that ran on that loop
             owner = ev.fixture_on(created, connect.get("nodeid"))
+    elif any(e.get("nodeid") == case.nodeid for e in ev.held):
+        # a connection held across loops without a checkout (a shared session): no catalogue entry says that yet,
+        # and the pool entries' fixes (NullPool, dispose) would not help: unknown, with what was observed
+        return UNKNOWN, [*raw_evidence(case), *ev.held_lines(case)], [*basis, "pool"]
     else:
         # No pool evidence (raw asyncpg, or the failure was before any checkout): compare fixture and test loops.
         for name, loop in case.fixture_loops.items():

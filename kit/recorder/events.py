@@ -18,7 +18,8 @@ Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | tear
              collection error has only ``nodeid``, ``when``, ``outcome``, ``error_type`` and ``message``
 ``fixture``  ``nodeid``, ``fixture``, ``scope``, ``loop``: an async fixture's setup ran on that loop
 ``pool``     ``action`` (one of :data:`POOL_ACTIONS`), ``conn``, ``loop``, ``nodeid``, ``phase``, and per
-             action: ``thread`` and ``pool`` (connect), ``created_on`` and ``thread`` (cross-loop-checkout),
+             action: ``thread`` and ``pool`` (connect), ``created_on`` and ``thread`` (cross-loop-checkout, and
+             cross-loop-use: a statement on a connection held across loops, with no checkout, e.g. by a session),
              ``tasks`` and ``statement`` (concurrent-use), ``mode`` and ``is_async`` (joined-rollback), ``writes``
              (leaked-commit: write statements committed on a connection after its test's outer transaction was
              rolled back);
@@ -37,16 +38,17 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 __all__ = ["CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "LOG", "WARNING", "END", "CONNECT",
-           "CROSS_LOOP_CHECKOUT", "CONCURRENT_USE", "JOINED_ROLLBACK", "LEAKED_COMMIT", "POOL_CREATED", "POOL_ACTIONS",
-           "EVIDENCE_KINDS",
-           "encode", "decode"]
+           "CROSS_LOOP_CHECKOUT", "CROSS_LOOP_USE", "CONCURRENT_USE", "JOINED_ROLLBACK", "LEAKED_COMMIT",
+           "POOL_CREATED", "POOL_ACTIONS", "EVIDENCE_KINDS", "encode", "decode"]
 
 CONFIG, START, TEST, REPORT, FIXTURE, POOL, LOG, WARNING, END = (
     "config", "start", "test", "report", "fixture", "pool", "log", "warning", "end")
 
-CONNECT, CROSS_LOOP_CHECKOUT, CONCURRENT_USE, JOINED_ROLLBACK, LEAKED_COMMIT, POOL_CREATED = (
-    "connect", "cross-loop-checkout", "concurrent-use", "joined-rollback", "leaked-commit", "pool-created")
-POOL_ACTIONS = (CONNECT, CROSS_LOOP_CHECKOUT, CONCURRENT_USE, JOINED_ROLLBACK, LEAKED_COMMIT, POOL_CREATED)
+CONNECT, CROSS_LOOP_CHECKOUT, CROSS_LOOP_USE, CONCURRENT_USE, JOINED_ROLLBACK, LEAKED_COMMIT, POOL_CREATED = (
+    "connect", "cross-loop-checkout", "cross-loop-use", "concurrent-use", "joined-rollback", "leaked-commit",
+    "pool-created")
+POOL_ACTIONS = (CONNECT, CROSS_LOOP_CHECKOUT, CROSS_LOOP_USE, CONCURRENT_USE, JOINED_ROLLBACK, LEAKED_COMMIT,
+                POOL_CREATED)
 
 # The kinds a reader keeps as a run's evidence, in order (the rest fold into per-test results).
 EVIDENCE_KINDS = frozenset({LOG, WARNING, POOL, FIXTURE})

@@ -52,6 +52,7 @@ class Recorder(LoopTracker):
         self._fixture_loops: dict[str, str] = {}
         self.connections: dict[int, str] = {}  # pooled connection -> label of the loop it was created on
         self.pool_alias: dict[int, int] = {}  # a pool dispose() made -> the engine's first pool
+        self.crossed: set[tuple[int, str]] = set()  # (connection, loop) pairs already reported as crossing
         self.fixture_names: list[tuple[str, str]] = []  # (name, scope) of each fixture being set up
         self.checked_out: dict[int, tuple] = {}  # pooled connection -> (test, phase, loop) that took it
         self._passed: dict[str, float] = {}  # phase -> duration, for the test in progress

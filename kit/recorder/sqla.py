@@ -31,6 +31,7 @@ from kit.recorder.events import (
     CONCURRENT_USE,
     CONNECT,
     CROSS_LOOP_CHECKOUT,
+    CROSS_LOOP_USE,
     JOINED_ROLLBACK,
     LEAKED_COMMIT,
     POOL,
@@ -116,6 +117,7 @@ def _listen_pool(recorder: Recorder, event: Any, pool: type) -> Callable[[], obj
         recorder.checked_out[key] = (recorder.nodeid, recorder.phase, loop)  # named in a hang dump if never returned
         created = recorder.connections.get(key)
         if created and loop and created != loop:
+            recorder.crossed.add((key, loop))
             recorder.emit(POOL, action=CROSS_LOOP_CHECKOUT, conn=key, created_on=created,
                           loop=loop, nodeid=recorder.nodeid, phase=recorder.phase,
                           thread=threading.current_thread().name)
@@ -123,6 +125,23 @@ def _listen_pool(recorder: Recorder, event: Any, pool: type) -> Callable[[], obj
     event.listen(pool, "connect", on_connect)
     event.listen(pool, "checkout", on_checkout)
     return lambda: (event.remove(pool, "connect", on_connect), event.remove(pool, "checkout", on_checkout))
+
+
+def _held_across_loops(recorder: Recorder, conn: Any) -> None:
+    """A statement on a connection opened on another loop that was never checked out again (a session or a
+    connection carried from one test's loop to the next holds it): noted once per connection and loop."""
+    try:
+        dbapi = id(conn.connection.dbapi_connection)
+    except Exception:  # noqa: BLE001 - an invalidated connection has none
+        return
+    created = recorder.connections.get(dbapi)
+    if created is None:
+        return
+    loop = recorder.current_loop_label()
+    if loop and created != loop and (dbapi, loop) not in recorder.crossed:
+        recorder.crossed.add((dbapi, loop))
+        recorder.emit(POOL, action=CROSS_LOOP_USE, conn=dbapi, created_on=created, loop=loop, nodeid=recorder.nodeid,
+                      phase=recorder.phase, thread=threading.current_thread().name)
 
 
 def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
@@ -145,6 +164,7 @@ def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
             task, key = asyncio.current_task(), id(conn)
         except RuntimeError:  # no running loop: a sync engine
             return
+        _held_across_loops(recorder, conn)
         other = in_flight.get(key)
         if task is not None and other is not None and other is not task and not other.done():
             recorder.emit(POOL, action=CONCURRENT_USE, conn=key, nodeid=recorder.nodeid, phase=recorder.phase,
