@@ -16,7 +16,7 @@ import socket
 from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from kit.common.masking import MASK, mask_text, register_secret
+from kit.common.masking import mask_text, register_secret
 from kit.db.redis_server import SCRATCH_DATABASES, EmbeddedRedis, redis_client
 from kit.errors import RedisError
 
@@ -36,17 +36,6 @@ def user_redis_url() -> str | None:
     return os.environ.get("REDIS_URL", "").strip() or None
 
 
-def _masked(url: str) -> str:
-    """``url`` with its password masked, even one holding an '@' (mask_url alone stops at the first '@')."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    if password:
-        url = url.replace(f":{password}@", f":{MASK}@", 1)
-    return mask_text(url) or ""
-
-
 def _checked_form(url: str) -> str:
     """``url`` if it is a Redis URL kit can use, its password registered for masking; else a RedisError."""
     try:
@@ -56,7 +45,7 @@ def _checked_form(url: str) -> str:
     if parts is not None and parts.password:  # registered first, so no message below can show it
         register_secret(parts.password)
         register_secret(unquote(parts.password))
-    shown = _masked(url) if parts is not None else "(not shown: kit cannot tell where its password ends)"
+    shown = mask_text(url) if parts is not None else "(not shown: kit cannot tell where its password ends)"
     try:
         if parts is None:
             raise ValueError("unbalanced [ ] around the host")
@@ -102,7 +91,7 @@ def check_redis(url: str, timeout: float = 5) -> None:
         return
     finally:
         client.close()
-    raise RedisError(f"The Redis at {_masked(url)} (REDIS_URL) cannot be used: {reason} Or unset REDIS_URL "
+    raise RedisError(f"The Redis at {mask_text(url)} (REDIS_URL) cannot be used: {reason} Or unset REDIS_URL "
                      "to use kit's embedded Redis.")
 
 
@@ -117,7 +106,7 @@ def redis_url(*, ready: bool = True, show_secret: bool = True) -> str:
     else:
         server = EmbeddedRedis()
         url = server.start() if ready else server.url(show_secret=True)
-    return url if show_secret else _masked(url)
+    return url if show_secret else mask_text(url) or ""
 
 
 def _with_database(url: str, index: int) -> str:
@@ -186,7 +175,7 @@ def scratch_redis(url: str | None = None, *, lease: int = 6 * 3600) -> Iterator[
         try:
             index, token = _claim(control, _scratch_indexes(control, base), lease)
         except (redis.ConnectionError, redis.TimeoutError, redis.AuthenticationError) as exc:
-            raise RedisError(f"kit lost the Redis at {_masked(base)} while claiming a scratch database "
+            raise RedisError(f"kit lost the Redis at {mask_text(base)} while claiming a scratch database "
                              f"({mask_text(str(exc))}). Check that it still runs (`kit redis status`).") from None
         scratch = _with_database(base, index)
         client = redis_client(scratch)
@@ -195,7 +184,7 @@ def scratch_redis(url: str | None = None, *, lease: int = 6 * 3600) -> Iterator[
             # there before), so a database holding keys is left alone, untouched
             client.close()
             control.eval(_RELEASE_IF, 1, _CLAIM.format(index=index), token)
-            raise RedisError(f"Redis database {index} at {_masked(base)} holds keys kit did not put there, so kit "
+            raise RedisError(f"Redis database {index} at {mask_text(base)} holds keys kit did not put there, so kit "
                              "will not use (or flush) it. Point REDIS_URL at a test Redis whose other databases are "
                              "empty, such as the docker-compose test-redis, or unset REDIS_URL to use kit's "
                              "embedded Redis.")
