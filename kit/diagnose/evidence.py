@@ -128,6 +128,7 @@ class Evidence:
     joined_rollbacks: list = field(default_factory=list)
     leaked_commits: list = field(default_factory=list)
     pools: dict = field(default_factory=dict)          # pool -> pool-created event
+    order: dict = field(default_factory=dict)          # nodeid -> position in the run (what came "before")
     fixtures: list = field(default_factory=list)       # fixture events
     logs: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -136,6 +137,7 @@ class Evidence:
     @classmethod
     def of(cls, run: PytestRun, project: Path | None = None) -> Evidence:
         found = cls(run, project)
+        found.order = {c.nodeid: i for i, c in enumerate(run.cases)}
         for event in run.events:
             kind, action = event.get("event"), event.get("action")
             if kind == POOL and action == CONNECT:
@@ -201,7 +203,7 @@ class Evidence:
         """A connection opened on one loop and used on another without a pool checkout, in ``case`` or the
         latest test before it: what a session (or connection) carried from one test's loop to the next shows,
         even when the first error is only "another operation is in progress"."""
-        order = {c.nodeid: i for i, c in enumerate(self.run.cases)}
+        order = self.order
         here = order.get(case.nodeid, -1)
         seen = [e for e in self.held if order.get(e.get("nodeid"), len(order)) <= here]
         if not seen:

@@ -24,7 +24,7 @@ Secondary = tuple[Finding, str, list[str]] | tuple[None, None, None]
 def secondary_of(case: CaseResult, ev: Evidence, roots: list[Finding], loop_roots: list[Finding]) -> Secondary:
     """(root, cause, evidence) when an earlier failure (for the TestClient, a sibling) explains this one,
     else (None, None, None)."""
-    order = {c.nodeid: i for i, c in enumerate(ev.run.cases)}
+    order = ev.order
     here = order.get(case.nodeid, 0)
     text = texts(case)
     earlier = [r for r in roots if order.get(r.nodeid, -1) <= here]

@@ -221,7 +221,7 @@ def rollback_leak(run: PytestRun, ev: Evidence, findings: dict[str, Finding],
     marks = [m for m in marks if m[0] and m[0] != "None"]
     if not marks:
         return None
-    order = {c.nodeid: i for i, c in enumerate(run.cases)}
+    order = ev.order
     for nodeid in dict.fromkeys(m[0] for m in marks):
         existing = findings.get(nodeid)
         if existing is not None and existing.cause != UNKNOWN:
