@@ -369,13 +369,13 @@ def _greenlet_advice(root: Path, versions: dict, seen_sa: list[str]) -> list[Adv
 def _true_to_the_run(advice: list[Advice], run: PytestRun, causes: set[str]) -> None:
     """Nothing is ``broken-now`` that the recorded run beside it shows working: without a failing test, or when
     the failures have another cause, such advice becomes ``info`` and says the run passed with it in place."""
+    from kit.catalogue.scenario import catalogue
+
     failing = any(c.outcome in ("failed", "error", "timeout") for c in run.cases)
+    known = {s.id for s in catalogue()} if any(a.severity == "broken-now" for a in advice) else set()
     for item in advice:
         if item.severity != "broken-now":
             continue
-        from kit.catalogue.scenario import catalogue
-
-        known = {s.id for s in catalogue()}
         if failing and (item.rule not in known or item.rule in causes):
             continue
         item.severity = "info"
