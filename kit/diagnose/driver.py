@@ -29,7 +29,7 @@ def suite_driver(project: Path, given: str | None = None, url_driver: str | None
     for name in DRIVERS:
         if name in declared and not (declared & set(DRIVERS)) - {name}:
             return name, "the suite's requirements"
-    if mentions(project, ("postgresql+psycopg://", "postgresql+psycopg:", "+psycopg\"", "+psycopg'")) and not \
+    if mentions(project, ("postgresql+psycopg:", "+psycopg\"", "+psycopg'")) and not \
             mentions(project, ("+asyncpg",)):
         return "psycopg", "the suite's source (postgresql+psycopg URLs)"
     return "asyncpg", "the default"
