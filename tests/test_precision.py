@@ -24,6 +24,8 @@ from kit.diagnose.model import Diagnosis, root_groups
 from kit.diagnose.render import render_text
 
 SUITES = Path(__file__).parent / "suites" / "precision"
+# A variant holds only the files that differ from the suite it is based on (like a catalogue entry's variants).
+BASED_ON = {"session_engine_eager_schema": "session_engine_function_tests"}
 ARGS = {"undisposed_engines_dev": ("-W", "default::ResourceWarning")}
 
 
@@ -46,7 +48,10 @@ def diagnosed(target, tmp_path_factory) -> dict[str, tuple[Diagnosis, dict[str, 
     root = tmp_path_factory.mktemp("precision")
 
     def one(name: str):
-        path = Path(shutil.copytree(SUITES / name, root / name))
+        path = root / name
+        if name in BASED_ON:
+            shutil.copytree(SUITES / BASED_ON[name], path)
+        shutil.copytree(SUITES / name, path, dirs_exist_ok=True)
         args = ARGS.get(name, ())
         with scratch_database(target, f"prec_{name}"[:24]) as database:
             plain = _plain_counts(path, database.url, args)
