@@ -94,7 +94,8 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     from kit.catalogue.reproduce import DATABASE_GONE, run_scenarios
 
     variants = VARIANTS if args.variant == "both" else (args.variant,)
-    results = run_scenarios(args.ids or None, _target(args), variants, jobs=args.jobs, timeout=args.timeout)
+    results = run_scenarios(args.ids or None, _target(args), variants, jobs=args.jobs, timeout=args.timeout,
+                            driver=args.driver)
     if args.json:
         _write_json(args.json, [r.as_dict() for r in results])
     unexpected = [r for r in results if not r.reproduced]
@@ -105,7 +106,8 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
               "already done are recorded. Check the server (`kit db status`, or your docker test-db) and run "
               "the command again.", file=sys.stderr)
     print(f"{len(results) - len(unexpected)} of {len(results)} variants behaved as the catalogue says"
-          + (f"; unexpected: {', '.join(f'{r.scenario}/{r.variant}' for r in unexpected)}" if unexpected else ""),
+          + (f"; unexpected: {', '.join(f'{r.scenario}/{r.variant}/{r.driver}' for r in unexpected)}"
+             if unexpected else ""),
           file=_human(args))
     return 1 if unexpected else 0
 
@@ -253,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc_run.add_argument("--variant", choices=("broken", "fixed", "both"), default="both",
                         help="which variants to run: broken (must show the symptom), fixed (must pass) or both "
                              "(default)")
+    sc_run.add_argument("--driver", choices=("asyncpg", "psycopg", "both"), default="both",
+                        help="SQLAlchemy's driver for the suites: asyncpg, psycopg (3, async) or both (default: each "
+                             "entry on asyncpg, and on psycopg where the entry declares what happens there)")
     sc_run.add_argument("--jobs", type=int, default=1, help="variants run at once (default 1)")
     sc_run.add_argument("--timeout", type=float, default=None,
                         help="seconds per variant (default: the entry's, else 120)")

@@ -32,6 +32,11 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
     reason = "..."                                     # why, for the matrix and the upgrade advisor
     cliff = true                                       # a headline cliff: in `kit matrix`'s default set
     (each list is OR-ed; one item may AND several packages: "pytest-asyncio>=1.0 and sqlalchemy<2.1")
+    services = ["redis"]       # optional: the run gets REDIS_URL, a scratch Redis database flushed afterwards
+    [drivers.psycopg]          # optional: the entry also runs on SQLAlchemy's psycopg 3 driver (asyncpg is implied)
+    broken = "symptom"         #   "symptom" (as [symptom], or `symptom` below), "passes", "differs" (fails otherwise)
+    symptom = {error_type = "...", message = "...", phase = "..."}   # the symptom on this driver, when its own
+    reason = "..."             #   measured: why the driver behaves so
 """
 
 from __future__ import annotations
@@ -43,10 +48,12 @@ from pathlib import Path
 
 from kit.errors import ScenarioError
 
-__all__ = ["Symptom", "Scenario", "catalogue", "get_scenario", "assemble", "CATALOGUE_DIR"]
+__all__ = ["Symptom", "Scenario", "catalogue", "get_scenario", "assemble", "CATALOGUE_DIR", "DRIVERS"]
 
 CATALOGUE_DIR = Path(__file__).parent
 VARIANTS = ("broken", "fixed")
+DRIVERS = ("asyncpg", "psycopg")   # SQLAlchemy's async PostgreSQL drivers an entry can run on
+DEFAULT_DRIVER = "asyncpg"
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,22 @@ class Scenario:
     path: Path = field(default=CATALOGUE_DIR, repr=False)
     versions: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [versions] table
     fixes: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [fixes] table
+    services: tuple[str, ...] = ()
+    drivers: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [drivers] table
+
+    @property
+    def supported_drivers(self) -> tuple[str, ...]:
+        """The drivers the entry runs on: asyncpg, and each one its ``[drivers]`` table declares."""
+        return (DEFAULT_DRIVER, *(d for d in DRIVERS if d in self.drivers and d != DEFAULT_DRIVER))
+
+    def broken_on(self, driver: str = DEFAULT_DRIVER) -> tuple[str, Symptom | None]:
+        """What the broken variant does on ``driver``: ``("symptom", the symptom it shows)``, ``("passes", None)``
+        or ``("differs", None)`` (fails some other way)."""
+        declared = self.drivers.get(driver) or {}
+        expected = declared.get("broken", "symptom")
+        if expected != "symptom":
+            return expected, None
+        return "symptom", Symptom(**declared["symptom"]) if "symptom" in declared else self.symptom
 
     def fix_in(self, context: str | None) -> str:
         """The fix for a suite of this ``context`` (a key of ``[fixes]``), else the entry's own fix."""
@@ -87,18 +110,25 @@ class Scenario:
             "id": self.id, "title": self.title, "kind": self.kind,
             "symptom": vars(self.symptom), "explanation": self.explanation, "fix": self.fix,
             "references": list(self.references), "secondary": [vars(s) for s in self.secondary],
-            "versions": dict(self.versions), "fixes": dict(self.fixes),
+            "versions": dict(self.versions), "fixes": dict(self.fixes), "services": list(self.services),
+            "drivers": {d: dict(self.drivers.get(d) or {}) for d in self.supported_drivers},
         }
 
 
 def _load(directory: Path) -> Scenario:
     meta = tomllib.loads((directory / "scenario.toml").read_text())
+    drivers = meta.get("drivers", {})
+    for driver, declared in drivers.items():
+        if driver not in DRIVERS or declared.get("broken", "symptom") not in ("symptom", "passes", "differs"):
+            raise ScenarioError(f"{directory.name}/scenario.toml: [drivers.{driver}] must name one of "
+                                f"{', '.join(DRIVERS)} with broken = symptom | passes | differs.")
     return Scenario(
         id=meta["id"], title=meta["title"], kind=meta.get("kind", "pytest"),
         symptom=Symptom(**meta["symptom"]), explanation=meta["explanation"].strip(), fix=meta["fix"].strip(),
         references=tuple(meta.get("references", ())),
         secondary=tuple(Symptom(**s) for s in meta.get("secondary", ())), timeout=meta.get("timeout"),
         path=directory, versions=meta.get("versions", {}), fixes=meta.get("fixes", {}),
+        services=tuple(meta.get("services", ())), drivers=drivers,
     )
 
 

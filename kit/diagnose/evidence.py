@@ -25,6 +25,7 @@ from kit.recorder.events import (
     JOINED_ROLLBACK,
     LEAKED_COMMIT,
     LOG,
+    OBJECT,
     POOL,
     POOL_CREATED,
     WARNING,
@@ -33,7 +34,7 @@ from kit.run.runner import CaseResult, PytestRun
 
 __all__ = ["DIFFERENT_LOOP", "BUSY", "LOOP_CLOSED", "NEVER_RETRIEVED", "SCOPE_MISMATCH", "STRICT", "CONCURRENT",
            "GREENLET", "LIFESPAN", "TERMINATED", "DEASSOCIATED", "UNDISPOSED", "Evidence", "PoolOrigin", "short",
-           "texts", "config_line", "raw_evidence", "case_of", "runner_context"]
+           "object_line", "texts", "config_line", "raw_evidence", "case_of", "runner_context"]
 
 # -- the messages each entry shows ----------------------------------------------------------------------
 DIFFERENT_LOOP = re.compile(r"attached to a different loop|different event loop|is bound to a different event loop")
@@ -110,6 +111,22 @@ class PoolOrigin:
     at_import: bool = False
 
 
+def object_line(event: dict) -> str:
+    """One object event as the sentence a reader needs: ``redis connection to 127.0.0.1:6379 opened on L1 (call of
+    tests/test_a.py::test_x, redis/asyncio/connection.py) used on L2 (call of tests/test_a.py::test_y)``."""
+    def at(phase, nodeid, thread=None) -> str:
+        where = f"{phase or '?'} of {nodeid}" if nodeid else "outside any test"
+        return where + (f", thread '{thread}'" if thread and thread != "MainThread" else "")
+
+    opened = (f"{event.get('library')} connection to {event.get('peer') or '?'} opened on {event.get('opened_on')} "
+              f"({at(event.get('opened_phase'), event.get('opened_nodeid'), event.get('opened_thread'))}, "
+              f"{event.get('where')})")
+    used = at(event.get("phase"), event.get("nodeid"), event.get("thread"))
+    if event.get("action") == "closed-after-loop":
+        return f"{opened} closed after that loop had closed ({used})"
+    return f"{opened} used on {event.get('loop') or 'no running loop'} ({used})"
+
+
 def case_of(run: PytestRun, nodeid: str) -> CaseResult:
     """The run's case for ``nodeid`` (an empty one when the evidence names a test that left no result)."""
     return next((c for c in run.cases if c.nodeid == nodeid), CaseResult(nodeid))
@@ -124,6 +141,7 @@ class Evidence:
     connects: dict = field(default_factory=dict)       # conn -> connect event
     cross: list = field(default_factory=list)          # cross-loop-checkout events
     held: list = field(default_factory=list)           # cross-loop-use events: a connection held across loops
+    objects: list = field(default_factory=list)        # object events: any asyncio connection on another loop
     concurrent: list = field(default_factory=list)
     joined_rollbacks: list = field(default_factory=list)
     leaked_commits: list = field(default_factory=list)
@@ -154,6 +172,8 @@ class Evidence:
                 found.leaked_commits.append(event)
             elif kind == POOL and action == POOL_CREATED:
                 found.pools.setdefault(str(event.get("pool")), event)
+            elif kind == OBJECT:
+                found.objects.append(event)
             elif kind == FIXTURE:
                 found.fixtures.append(event)
             elif kind == LOG:
@@ -214,6 +234,25 @@ class Evidence:
                 f"{connect.get('nodeid') or 'outside any test'}) was used on {event.get('loop')} "
                 f"({event.get('phase')} of {event.get('nodeid')}) without being checked out again: something held "
                 "it across loops (a session or connection shared by tests)"]
+
+    def first_held(self, case: CaseResult) -> dict | None:
+        """The held-across-loops event of ``case`` when it is the first for its connection (the root: later tests
+        on the same connection only meet it busy)."""
+        mine = next((e for e in self.held if e.get("nodeid") == case.nodeid), None)
+        if mine is None:
+            return None
+        first = next(e for e in self.held if e.get("conn") == mine.get("conn"))
+        return mine if first is mine else None
+
+    def object_event(self, case: CaseResult, libraries: frozenset[str] | None = None,
+                     exclude: frozenset[str] = frozenset()) -> dict | None:
+        """The asyncio connection the recorder saw on a loop other than its own during ``case`` (else in the
+        latest test before it), of one of ``libraries`` (any, when None) and none of ``exclude``."""
+        order = self.order
+        here = order.get(case.nodeid, -1)
+        seen = [e for e in self.objects if order.get(e.get("nodeid"), len(order)) <= here
+                and (libraries is None or e.get("library") in libraries) and e.get("library") not in exclude]
+        return next((e for e in seen if e.get("nodeid") == case.nodeid), seen[-1] if seen else None)
 
     def concurrency_lines(self, case: CaseResult) -> list[str]:
         """The recorder's sightings of one connection used by two tasks at once during ``case``."""

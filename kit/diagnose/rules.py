@@ -27,6 +27,7 @@ from kit.diagnose.evidence import (
     Evidence,
     case_of,
     config_line,
+    object_line,
     raw_evidence,
     runner_context,
     short,
@@ -42,8 +43,15 @@ Rule = tuple[str, list[str], list[str]]
 
 # The entries whose failure is "a different loop": fallout (busy connections, logged errors) points to them.
 LOOP_CAUSES = frozenset({"module-engine-per-test-loop", "session-engine-function-loop", "mixed-loop-scopes",
-                         "legacy-event-loop-override", "testclient-loop"})
+                         "legacy-event-loop-override", "testclient-loop", "testclient-per-test-pooled-engine",
+                         "session-carried-across-loops", "anyio-runner-loop", "redis-client-per-test-loop",
+                         "httpx-client-across-loops"})
 _WIDE_SCOPES = ("session", "package", "module", "class")
+# the library that opened an asyncio connection used on another loop -> its entry (others stay unknown, named)
+_OBJECT_CAUSES = {"redis": "redis-client-per-test-loop", "httpcore": "httpx-client-across-loops",
+                  "httpx": "httpx-client-across-loops"}
+# database drivers under SQLAlchemy: its pool evidence (connect, checkout, held) speaks for their connections
+_POOLED = frozenset({"asyncpg", "psycopg", "sqlalchemy"})
 
 
 def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
@@ -61,6 +69,11 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
         return "strict-mode-async-fixture", [
             f"pytest-asyncio mode={config.get('asyncio_mode') or 'strict (default)'}: an async fixture or test "
             "was left to pytest, which cannot run it", one_line(case.message, 160)], ["message", "config"]
+    loopish = DIFFERENT_LOOP.search(text) or LOOP_CLOSED.search(text) or BUSY.search(text)
+    if loopish and (rule := object_rule(case, ev)) is not None:
+        return rule
+    if loopish and ev.first_held(case) is not None and not any(e.get("nodeid") == case.nodeid for e in ev.cross):
+        return carried_rule(case, ev)
     if DIFFERENT_LOOP.search(text):
         return loop_cause(case, ev)
     if LOOP_CLOSED.search(text):
@@ -97,6 +110,32 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
     return None
 
 
+# -- loop-bound objects beyond the pool -----------------------------------------------------------------
+def object_rule(case: CaseResult, ev: Evidence) -> Rule | None:
+    """A client's connection (redis-py, httpx/httpcore, or any library's asyncio transport) that the recorder saw
+    used or closed on a loop other than its own during this test. Database drivers are left to the pool rules."""
+    event = ev.object_event(case, exclude=_POOLED)
+    if event is None:
+        return None
+    cause = _OBJECT_CAUSES.get(event.get("library") or "", UNKNOWN)
+    lines = [object_line(event)]
+    if cause == UNKNOWN:
+        return cause, [*raw_evidence(case), *lines], ["message", "objects"]
+    opened_in = event.get("opened_nodeid")
+    lines.append(f"the {event.get('library')} client outlived the loop that opened its connection"
+                 + (f" (the loop of {opened_in})" if opened_in and opened_in != case.nodeid else "")
+                 + ": a client made at import or shared by tests keeps connections bound to a loop that has ended")
+    return cause, lines, ["message", "objects"]
+
+
+def carried_rule(case: CaseResult, ev: Evidence) -> Rule:
+    """A connection held across loops without a pool checkout: one session (or connection) shared by tests that
+    each run on their own loop. The pool's fixes (NullPool, dispose) would not help: the session holds it."""
+    lines = ev.held_lines(case)
+    settings = [config_line(ev.run.config)] if runner_context(ev.run.config) is None else []
+    return "session-carried-across-loops", [*lines, *settings], ["message", "pool", *(["config"] if settings else [])]
+
+
 # -- different-loop failures: which of the five entries ------------------------------------------------
 def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
     """Which of the five different-loop entries: who opened the connection (thread), where the engine that owns
@@ -129,7 +168,7 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
                 evidence.append(f"and checked out in thread '{taken_in}', another TestClient's portal loop: the "
                                 "engine's pool outlives each TestClient's loop")
                 evidence += [origin.line] if origin is not None else []
-                return "module-engine-per-test-loop", evidence, [*basis, "threads"]
+                return "testclient-per-test-pooled-engine", evidence, [*basis, "threads"]
             return "testclient-loop", evidence, [*basis, "threads"]
         if origin is not None:
             evidence.append(origin.line)
@@ -138,9 +177,7 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
         else:  # a recording without pool origins (older kit): the widest fixture that ran on that loop
             owner = ev.fixture_on(created, connect.get("nodeid"))
     elif any(e.get("nodeid") == case.nodeid for e in ev.held):
-        # a connection held across loops without a checkout (a shared session): no catalogue entry says that yet,
-        # and the pool entries' fixes (NullPool, dispose) would not help: unknown, with what was observed
-        return UNKNOWN, [*raw_evidence(case), *ev.held_lines(case)], [*basis, "pool"]
+        return carried_rule(case, ev)
     else:
         # No pool evidence (raw asyncpg, or the failure was before any checkout): compare fixture and test loops.
         for name, loop in case.fixture_loops.items():
@@ -149,6 +186,12 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
                 basis.append("loops")
                 break
     used_on = crossing.get("loop") if crossing else test_loop
+    if runner_context(config) == "anyio" and created and created != used_on:
+        loops = {(c.loops.get("call") or [None])[-1] for c in ev.run.cases} - {None}
+        evidence.append(f"AnyIO's pytest plugin ran these tests on {len(loops)} loop(s): its runner closes its loop "
+                        "once no test or async fixture holds it, and the next test gets a new one; the connection "
+                        f"opened on {created} outlived it")
+        return "anyio-runner-loop", evidence, [*basis, "loops"]
     if owner is not None and owner.get("scope") in _WIDE_SCOPES:
         if origin is None:
             evidence.append(f"fixture '{owner['fixture']}' ({owner.get('scope')} scope) ran on {created}")

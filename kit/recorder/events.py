@@ -26,6 +26,11 @@ Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | tear
              ``pool-created`` has ``pool``, ``poolclass``, ``thread`` and ``fixture``/``scope`` (the fixture being
              set up, None outside one), no ``conn``. A pool created before the recorder started (at import of a
              conftest.py or plugin) has no ``pool-created`` event.
+``object``   ``action``: ``cross-loop-use`` (an asyncio connection used on a loop other than the one that opened it)
+             or ``closed-after-loop`` (closed after its loop had closed), the first time only, with ``library``
+             (named from the frame that opened it: redis, httpcore, asyncpg...), ``where`` (that file), ``peer``
+             (host:port), ``opened_on``, ``opened_nodeid``, ``opened_phase``, ``opened_thread``, and where it was
+             used: ``loop``, ``nodeid``, ``phase``, ``thread``
 ``log``      ``nodeid``, ``phase``, ``logger``, ``level``, ``message``, ``error_type``, ``error_message``
 ``warning``  ``nodeid``, ``phase``, ``category``, ``message``
 ``end``      the session ended normally
@@ -37,7 +42,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "LOG", "WARNING", "END", "CONNECT",
+__all__ = ["CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "OBJECT", "LOG", "WARNING", "END", "CONNECT",
+           "CROSS_LOOP_OBJECT", "CLOSED_AFTER_LOOP",
            "CROSS_LOOP_CHECKOUT", "CROSS_LOOP_USE", "CONCURRENT_USE", "JOINED_ROLLBACK", "LEAKED_COMMIT",
            "POOL_CREATED", "POOL_ACTIONS", "EVIDENCE_KINDS", "encode", "decode"]
 
@@ -47,11 +53,13 @@ CONFIG, START, TEST, REPORT, FIXTURE, POOL, LOG, WARNING, END = (
 CONNECT, CROSS_LOOP_CHECKOUT, CROSS_LOOP_USE, CONCURRENT_USE, JOINED_ROLLBACK, LEAKED_COMMIT, POOL_CREATED = (
     "connect", "cross-loop-checkout", "cross-loop-use", "concurrent-use", "joined-rollback", "leaked-commit",
     "pool-created")
+OBJECT = "object"
+CROSS_LOOP_OBJECT, CLOSED_AFTER_LOOP = "cross-loop-use", "closed-after-loop"
 POOL_ACTIONS = (CONNECT, CROSS_LOOP_CHECKOUT, CROSS_LOOP_USE, CONCURRENT_USE, JOINED_ROLLBACK, LEAKED_COMMIT,
                 POOL_CREATED)
 
 # The kinds a reader keeps as a run's evidence, in order (the rest fold into per-test results).
-EVIDENCE_KINDS = frozenset({LOG, WARNING, POOL, FIXTURE})
+EVIDENCE_KINDS = frozenset({LOG, WARNING, POOL, FIXTURE, OBJECT})
 
 _ENCODER = json.JSONEncoder(default=str)  # one encoder: json.dumps(default=...) builds one per call
 

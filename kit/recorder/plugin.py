@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from kit.recorder import hang, sqla
+from kit.recorder import hang, sqla, transports
 from kit.recorder.compat import observer
 from kit.recorder.config import asyncio_config, count_runners
 from kit.recorder.events import CONFIG, END, FIXTURE, REPORT, START, TEST, WARNING, encode
@@ -57,6 +57,7 @@ class Recorder(LoopTracker):
         self.checked_out: dict[int, tuple] = {}  # pooled connection -> (test, phase, loop) that took it
         self._passed: dict[str, float] = {}  # phase -> duration, for the test in progress
         self._restore: list[Callable[[], object]] = []
+        self.recording = True  # False once the session ended: wrappers left on live objects fall silent
 
     # -- output --------------------------------------------------------------------------
     def flush(self, blocking: bool = True) -> None:
@@ -80,6 +81,7 @@ class Recorder(LoopTracker):
     def install(self) -> None:
         self._restore.append(patch_run_until_complete(self.note_loop))
         sqla.listen(self, self._restore)
+        self._restore.append(transports.watch_connections(self))
         hang.install_dump_handlers(self)
 
     # -- pytest hooks ----------------------------------------------------------------------
@@ -171,6 +173,7 @@ class Recorder(LoopTracker):
                   category=warning_message.category.__name__, message=mask(str(warning_message.message))[:MAX_MESSAGE])
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.recording = False
         for restore in reversed(self._restore):
             try:
                 restore()

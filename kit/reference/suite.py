@@ -8,13 +8,17 @@ database and compares every test with the expectation; ``diff_stages`` shows wha
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kit.common.html import card, table
+from kit.common.masking import mask_text, register_secret
 from kit.common.text import one_line, short_type
 from kit.reference import STAGE_FILES, STAGES_DIR, assemble_stage, stage_config, stage_names
 from kit.run.progress import Progress
@@ -76,6 +80,7 @@ class Stage:
     modules: tuple[str, ...]
     expected: dict = field(default_factory=dict, repr=False)  # "module::test" (or "*") -> Expectation
     path: Path = STAGES_DIR
+    services: tuple[str, ...] = ()     # beyond PostgreSQL: "redis" (a scratch Redis, as REDIS_URL)
 
     def expectation(self, nodeid: str) -> Expectation | None:
         key = nodeid.split("/")[-1]  # "tests/test_auth.py::test_x" -> "test_auth.py::test_x"
@@ -83,7 +88,7 @@ class Stage:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "step": self.step, "title": self.title, "summary": self.summary,
-                "modules": list(self.modules),
+                "modules": list(self.modules), "services": list(self.services),
                 "expected": {k: asdict(v) for k, v in self.expected.items()}}
 
 
@@ -92,7 +97,7 @@ def _stage(name: str) -> Stage:
     expected = {key: Expectation(**{**value, "also": tuple(value.get("also", ()))})
                 for key, value in meta.get("expected", {}).items()}
     return Stage(name, str(meta["step"]), meta["title"], " ".join(meta.get("summary", "").split()),
-                 tuple(meta["modules"]), expected, STAGES_DIR / name)
+                 tuple(meta["modules"]), expected, STAGES_DIR / name, tuple(meta.get("services", ())))
 
 
 def stages() -> list[Stage]:
@@ -167,7 +172,7 @@ def _compare(stage: Stage, cases: list[CaseResult]) -> tuple[list[StageTest], li
         expectation = stage.expectation(case.nodeid)
         problems = expectation.mismatches(case) if expectation else ["stages.toml has no expectation for it"]
         tests.append(StageTest(
-            case.nodeid, suite_of(case.nodeid), case.outcome, case.error_type, case.message,
+            case.nodeid, suite_of(case.nodeid), case.outcome, case.error_type, mask_text(case.message),
             round(case.duration_s, 4), case.phase, expectation.describe() if expectation else None,
             not problems, "; ".join(problems) or None, case.loops, case.fixture_loops,
         ))
@@ -176,9 +181,24 @@ def _compare(stage: Stage, cases: list[CaseResult]) -> tuple[list[StageTest], li
     return tests, missing
 
 
+@contextlib.contextmanager
+def _services(stage: Stage) -> Iterator[dict[str, str]]:
+    """The environment of the services a stage needs beyond its database (Redis: a scratch database index
+    of kit's embedded Redis, or of the user's ``REDIS_URL``, emptied before and after)."""
+    if "redis" not in stage.services:
+        yield {}
+        return
+    from kit.db.redis_target import scratch_redis
+
+    with scratch_redis() as url:
+        register_secret(urlsplit(url).password)  # a message that quoted it would show ***
+        yield {"REDIS_URL": url}
+
+
 def run_stage(name: str, target, *, timeout: float = DEFAULT_TIMEOUT, record: bool = True) -> StageResult:
     """Run stage ``name`` in a fresh scratch database on ``target`` (a ``kit.db.target.Target``) and judge it.
 
+    A stage whose ``services`` name Redis also gets a scratch Redis database, as ``REDIS_URL``.
     ``as_expected`` is true when every test did what stages.toml says and every test it names ran.
     With ``record`` the stage and each test are appended to the run records (kind "stage" and "test").
     """
@@ -186,9 +206,9 @@ def run_stage(name: str, target, *, timeout: float = DEFAULT_TIMEOUT, record: bo
 
     stage = get_stage(name)
     with tempfile.TemporaryDirectory(prefix=f"kit-stage-{name}-") as directory, \
-            scratch_database(target, f"stage_{name}") as database:
+            scratch_database(target, f"stage_{name}") as database, _services(stage) as env:
         project = assemble_stage(name, Path(directory))
-        run = run_pytest(project, database.url, timeout=timeout, warm=True)
+        run = run_pytest(project, database.url, timeout=timeout, warm=True, env=env)
     tests, missing = _compare(stage, run.cases)
     as_expected = run.outcome != "timeout" and bool(tests) and not missing and all(t.as_expected for t in tests)
     result = StageResult(

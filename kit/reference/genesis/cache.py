@@ -1,8 +1,11 @@
-"""Redis: the offers cache and the coaching rate limit.
+"""Redis: the offers cache and the coaching rate limit, wired the ordinary way: one module-level client.
 
-The real dependency imports ``redis.asyncio`` lazily, inside the function, so the package is only needed
-where the app really talks to Redis; the test suites always replace ``get_redis`` with an in-memory fake.
-Anything with ``get``, ``set(key, value, ex=)``, ``delete``, ``incr`` and ``expire`` coroutines will do.
+Like the engine in ``db.py``, the client is created at import time and connects lazily; its connection pool
+keeps connections, each opened on the event loop of the command that needed it. In the app that is one loop
+(uvicorn's) and all is well; the lifespan closes the client on it at shutdown. A test suite whose tests each
+run on their own loop and reach this client meets the loop problem again (stage ``real-deps``); the earlier
+stages replace ``get_redis`` with an in-memory fake, so this client never connects there. ``get_redis``
+hands out anything with ``get``, ``set(key, value, ex=)``, ``delete``, ``incr`` and ``expire`` coroutines.
 """
 
 from __future__ import annotations
@@ -10,19 +13,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import redis.asyncio as redis
+
 from kit.reference.genesis.settings import get_settings
 
-__all__ = ["get_redis", "offers_key", "rate_limit_key"]
+__all__ = ["client", "get_redis", "offers_key", "rate_limit_key"]
+
+client = redis.from_url(get_settings().redis_url, decode_responses=True)
 
 
 async def get_redis() -> AsyncIterator[Any]:
-    import redis.asyncio as redis  # lazy: not a dependency of the reference app's tests
-
-    client = redis.from_url(get_settings().redis_url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
+    """FastAPI dependency: the app's one client (closed by the lifespan, not per request)."""
+    yield client
 
 
 def offers_key(business_id: int) -> str:

@@ -6,14 +6,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from kit.reference.genesis import db
+from kit.reference.genesis import cache, db
 from kit.reference.genesis.routers import auth, business, coaching
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     yield
-    await db.engine.dispose()  # on the serving loop, where the pool's connections were opened
+    # on the serving loop, where the pools' connections were opened
+    await db.engine.dispose()
+    await cache.client.aclose()
 
 
 def create_app() -> FastAPI:

@@ -1,0 +1,17 @@
+from contextlib import asynccontextmanager
+
+from db import engine
+from fastapi import FastAPI
+from routes import router
+from scenario_db import Base
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+app.include_router(router)
