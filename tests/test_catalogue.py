@@ -15,7 +15,8 @@ REQUIRED = {
     "mixed-loop-scopes", "legacy-event-loop-override", "shared-session-gather", "leaked-connection-hang",
     "loop-closed-dispose", "terminated-connection", "rollback-isolation-leak", "expired-attribute-missing-greenlet",
     "strict-mode-async-fixture", "asgi-client-lifespan", "testclient-loop", "notebook-running-loop",
-    "notebook-kernel-engine",
+    "notebook-kernel-engine", "session-carried-across-loops", "testclient-per-test-pooled-engine",
+    "redis-client-per-test-loop", "httpx-client-across-loops", "anyio-runner-loop",
 }
 ENTRIES = [s.id for s in catalogue()]
 

@@ -7,6 +7,7 @@ each suite in its own scratch database. The suites run in a thread pool, once pe
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from conftest import assert_no_traceback
 
 from kit.catalogue.scenario import assemble, catalogue
+from kit.db.redis_target import scratch_redis
 from kit.db.target import scratch_database
 from kit.diagnose import Diagnosis, Finding, classify, diagnose, render_text
 from kit.run.runner import CaseResult, PytestRun
@@ -44,10 +46,14 @@ def diagnosed(target, tmp_path_factory) -> dict[str, Diagnosis]:
     (fixed_shop / "pytest.ini").write_text(FIXED_SHOP_INI)
     work["shop_module_engine_fixed"] = (fixed_shop, 120)
 
+    needs_redis = {f"{s.id}/{v}" for s in ENTRIES if "redis" in s.services for v in ("broken", "fixed")}
+
     def one(name: str) -> Diagnosis:
         path, timeout = work[name]
-        with scratch_database(target, name.replace("/", "_")[:24]) as database:
-            return diagnose(path, database.url, timeout=timeout)
+        with scratch_database(target, name.replace("/", "_")[:24]) as database, \
+                contextlib.ExitStack() as services:
+            env = {"REDIS_URL": services.enter_context(scratch_redis())} if name in needs_redis else None
+            return diagnose(path, database.url, timeout=timeout, env=env)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         futures = {name: pool.submit(one, name) for name in work}

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kit.catalogue.scenario import DRIVERS
 from kit.diagnose.requirements import declared_requirements
 from kit.diagnose.scan import mentions
 
-__all__ = ["DRIVERS", "suite_driver"]
-
-DRIVERS = ("asyncpg", "psycopg")
+__all__ = ["DRIVERS", "suite_driver", "uses_redis"]
 
 
 def suite_driver(project: Path, given: str | None = None, url_driver: str | None = None) -> tuple[str, str]:
@@ -33,3 +32,10 @@ def suite_driver(project: Path, given: str | None = None, url_driver: str | None
             mentions(project, ("+asyncpg",)):
         return "psycopg", "the suite's source (postgresql+psycopg URLs)"
     return "asyncpg", "the default"
+
+
+def uses_redis(project: Path) -> bool:
+    """Whether the suite talks to Redis: redis-py among its requirements, or imported by its source."""
+    if any(d.name == "redis" for d in declared_requirements(project)):
+        return True
+    return mentions(project, ("import redis", "from redis")) is not None

@@ -122,7 +122,8 @@ def object_rule(case: CaseResult, ev: Evidence) -> Rule | None:
     if cause == UNKNOWN:
         return cause, [*raw_evidence(case), *lines], ["message", "objects"]
     opened_in = event.get("opened_nodeid")
-    lines.append(f"the {event.get('library')} client outlived the loop that opened its connection"
+    client = {"httpcore": "httpx"}.get(event.get("library") or "", event.get("library"))
+    lines.append(f"the {client} client outlived the loop that opened its connection"
                  + (f" (the loop of {opened_in})" if opened_in and opened_in != case.nodeid else "")
                  + ": a client made at import or shared by tests keeps connections bound to a loop that has ended")
     return cause, lines, ["message", "objects"]

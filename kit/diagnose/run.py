@@ -8,7 +8,10 @@ is not a diagnosis: it raises a :class:`~kit.errors.DiagnoseError` paragraph say
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from kit.common.text import one_line
@@ -66,13 +69,13 @@ def _bad_run(run: PytestRun, path: Path) -> None:
 
 
 def diagnose(path: Path, database_url: str | None = None, *, args: tuple[str, ...] | list[str] = (),
-             timeout: float = DEFAULT_TIMEOUT) -> Diagnosis:
+             timeout: float = DEFAULT_TIMEOUT, env: dict[str, str] | None = None) -> Diagnosis:
     """Run the suite at ``path`` (cwd=path) with kit's recorder, ``DATABASE_URL`` set to ``database_url``
-    when given (else the caller's environment), and classify what it recorded."""
+    when given (else the caller's environment) and ``env`` added, and classify what it recorded."""
     from kit.run.runner import run_pytest
 
     project = check_suite_path(path)
-    run = run_pytest(project, database_url, args=tuple(args), timeout=timeout, cwd=project)
+    run = run_pytest(project, database_url, args=tuple(args), timeout=timeout, cwd=project, env=env)
     _bad_run(run, project)
     diagnosis = classify(run, str(project), project)
     diagnosis.advice = _advice(project, run, {f.cause for f in diagnosis.findings})
@@ -103,17 +106,19 @@ def run_diagnosis(path: Path, url: str | None = None, *, args: tuple[str, ...] |
     target = resolve_target(url, allow_any_database=allow_any_database)
     check_reachable(target)
     users = user_database_url()
-    if url is None and users:
-        diagnosis = diagnose(project, users, args=args, timeout=timeout)
-        diagnosis.database = "your DATABASE_URL, as is"
-    else:
-        from kit.diagnose.driver import suite_driver
+    with _redis_for(project) as (env, redis_line):
+        if url is None and users:
+            diagnosis = diagnose(project, users, args=args, timeout=timeout, env=env)
+            diagnosis.database = "your DATABASE_URL, as is"
+        else:
+            from kit.diagnose.driver import suite_driver
 
-        chosen, why = suite_driver(project, driver, target.driver if target.kind == "url" else None)
-        with scratch_database(target, f"diagnose_{project.name}") as scratch:
-            diagnosis = diagnose(project, scratch.url_for(chosen), args=args, timeout=timeout)
-        where = "the embedded server" if target.kind == "embedded" else target.masked
-        diagnosis.database = f"a scratch database on {where}, driver {chosen} (from {why})"
+            chosen, why = suite_driver(project, driver, target.driver if target.kind == "url" else None)
+            with scratch_database(target, f"diagnose_{project.name}") as scratch:
+                diagnosis = diagnose(project, scratch.url_for(chosen), args=args, timeout=timeout, env=env)
+            where = "the embedded server" if target.kind == "embedded" else target.masked
+            diagnosis.database = f"a scratch database on {where}, driver {chosen} (from {why})"
+        diagnosis.database += redis_line
     if (diagnosis.failed or diagnosis.errors) and not reachable(target):
         diagnosis.database_gone = (
             f"The database went away during the run ({target.masked} stopped answering): the failures after "
@@ -121,6 +126,24 @@ def run_diagnosis(path: Path, url: str | None = None, *, args: tuple[str, ...] |
             "your docker test-db) and run `kit diagnose` again.")
     _record(diagnosis, target.kind)
     return diagnosis
+
+
+@contextlib.contextmanager
+def _redis_for(project: Path) -> Iterator[tuple[dict[str, str], str]]:
+    """A suite that uses Redis while the user set no ``REDIS_URL`` gets a scratch database of kit's embedded Redis
+    (flushed afterwards), the way it gets a scratch PostgreSQL database; the user's ``REDIS_URL`` is theirs, as is."""
+    from kit.diagnose.driver import uses_redis
+
+    if not uses_redis(project):
+        yield {}, ""
+        return
+    if os.environ.get("REDIS_URL"):
+        yield {}, "; Redis: your REDIS_URL, as is"
+        return
+    from kit.db.redis_target import scratch_redis
+
+    with scratch_redis() as redis_url:
+        yield {"REDIS_URL": redis_url}, "; Redis: a scratch database of kit's embedded Redis, as REDIS_URL"
 
 
 def _record(diagnosis: Diagnosis, target_kind: str) -> None:

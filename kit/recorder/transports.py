@@ -39,14 +39,19 @@ _MACHINERY = (_STDLIB_ASYNCIO, os.path.dirname(__file__).replace("\\", "/") + "/
 _MACHINERY_PACKAGES = frozenset({"anyio", "sniffio"})
 
 
-def _opener() -> tuple[str, str]:
+def _opener() -> tuple[str, str] | None:
     """(library, file) of the first frame outside asyncio, AnyIO and kit: ``("redis",
-    "redis/asyncio/connection.py")``; a user's own file is named relative to where pytest runs."""
-    frame = sys._getframe(2)
+    "redis/asyncio/connection.py")``; a user's own file by its last two path parts. None when the connection
+    was opened in a task of its own (AnyIO's ``connect_tcp`` races addresses in a task group, so httpcore's
+    frames are in another task): the first use then names the library."""
+    frame = sys._getframe(1)
     while frame is not None:
-        path = frame.f_code.co_filename.replace("\\", "/")
+        code = frame.f_code
+        path = code.co_filename.replace("\\", "/")
         frame = frame.f_back
         if path.startswith(_MACHINERY):
+            if code.co_name == "_run" and path.endswith("/events.py"):
+                return None  # the start of a task's step: whoever asked for the connection is in another task
             continue
         for marker in ("/site-packages/", "/dist-packages/"):
             if marker in path:
@@ -57,7 +62,7 @@ def _opener() -> tuple[str, str]:
             return "your code", "/".join(path.split("/")[-2:])
         if library not in _MACHINERY_PACKAGES:
             return library, where
-    return "unknown", "?"
+    return None
 
 
 def _peer(transport: Any) -> str:
@@ -84,6 +89,8 @@ class _Watch:
         if not recorder.recording:
             return
         try:
+            if self.opened["library"] is None:  # opened in a task of its own: the code using it is the library's
+                self.opened["library"], self.opened["where"] = _opener() or ("unknown", "?")
             recorder.emit(OBJECT, action=action, **self.opened, loop=recorder.current_loop_label(),
                           nodeid=recorder.nodeid, phase=recorder.phase, thread=threading.current_thread().name)
         except Exception:  # noqa: BLE001 - the recorder must never change an outcome
@@ -110,7 +117,7 @@ class _Watch:
 
 
 def _opened(recorder: Recorder, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
-    library, where = _opener()
+    library, where = _opener() or (None, None)
     return {"library": library, "where": where, "opened_on": recorder.label(loop), "opened_nodeid": recorder.nodeid,
             "opened_phase": recorder.phase, "opened_thread": threading.current_thread().name}
 

@@ -45,6 +45,7 @@ class Expectation:
     error_type: str | None = None
     message: str | None = None
     also: tuple[str, ...] = ()
+    cause: str | None = None
 
     def mismatches(self, case: CaseResult) -> list[str]:
         """Why ``case`` is not what this expectation says (empty when it is)."""
@@ -59,6 +60,8 @@ class Expectation:
             found.append(f"error {_short(case.error_type)}, expected {self.error_type}")
         if self.message and not re.search(self.message, case.message or "", re.S):
             found.append(f"message does not match /{self.message}/")
+        if self.cause and not any(re.search(self.cause, c.get("message") or "", re.S) for c in case.chain):
+            found.append(f"no cause matches /{self.cause}/")
         later = [f"{e['phase']}:{_short(e['type'])}" for e in case.errors[1:]]
         if sorted(later) != sorted(self.also):
             found.append(f"further failures {later or 'none'}, expected {list(self.also) or 'none'}")
@@ -68,7 +71,8 @@ class Expectation:
         if self.outcome == "passed":
             return "passed"
         where = f" in {self.phase}" if self.phase else ""
-        return f"{self.outcome}{where}: {self.error_type or '?'}" + "".join(f" (+{a})" for a in self.also)
+        return (f"{self.outcome}{where}: {self.error_type or '?'}" + "".join(f" (+{a})" for a in self.also)
+                + (f" (cause /{self.cause}/)" if self.cause else ""))
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class StageTest:
     mismatch: str | None = None
     loops: dict = field(default_factory=dict)
     fixture_loops: dict = field(default_factory=dict)
+    cause: str | None = None           # the first cause (or context) of the error, when it has one
 
 
 @dataclass
@@ -153,7 +158,7 @@ class StageResult:
             "passed": self.passed, "failed": self.failed, "errors": self.errors,
             "duration_s": self.duration_s, "missing": self.missing,
             "tests": [{"nodeid": t.nodeid, "suite": t.suite, "outcome": t.outcome, "error_type": t.error_type,
-                       "message": t.message, "duration_s": t.duration_s, "phase": t.phase,
+                       "message": t.message, "cause": t.cause, "duration_s": t.duration_s, "phase": t.phase,
                        "expected": t.expected, "as_expected": t.as_expected} for t in self.tests],
         }
 
@@ -175,6 +180,7 @@ def _compare(stage: Stage, cases: list[CaseResult]) -> tuple[list[StageTest], li
             case.nodeid, suite_of(case.nodeid), case.outcome, case.error_type, mask_text(case.message),
             round(case.duration_s, 4), case.phase, expectation.describe() if expectation else None,
             not problems, "; ".join(problems) or None, case.loops, case.fixture_loops,
+            mask_text(case.chain[0].get("message")) if case.chain else None,
         ))
     ran = {case.nodeid.split("/")[-1] for case in cases}
     missing = sorted(key for key in stage.expected if key != "*" and key not in ran)
@@ -272,9 +278,13 @@ def diff_stages(before: str, after: str, *, context: int = 3) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
+def _name_width() -> int:
+    return max(11, *(len(name) for name in stage_names()))
+
+
 def list_lines() -> list[str]:
     """``kit stage list``: one line per stage."""
-    lines = []
+    lines, width = [], _name_width()
     for stage in stages():
         outcomes = {}
         for key, value in stage.expected.items():
@@ -283,7 +293,7 @@ def list_lines() -> list[str]:
         default = stage.expected.get("*")
         expect = (", ".join(f"{n} {o}" for o, n in outcomes.items())
                   + (f", others {default.describe()}" if default else "")).strip(", ")
-        lines.append(f"{stage.name:<11} {stage.step:<4} {stage.title:<34} "
+        lines.append(f"{stage.name:<{width}} {stage.step:<4} {stage.title:<34} "
                      f"{'+'.join(suite_of(m) for m in stage.modules):<22} {expect}")
     return lines
 
@@ -291,7 +301,7 @@ def list_lines() -> list[str]:
 def summary_line(result: StageResult) -> str:
     """One line for a finished stage run."""
     verdict = "as expected" if result.as_expected else "UNEXPECTED"
-    return (f"{result.stage:<11} {result.step:<4} {result.passed:>3} passed {result.failed:>3} failed "
+    return (f"{result.stage:<{_name_width()}} {result.step:<4} {result.passed:>3} passed {result.failed:>3} failed "
             f"{result.errors:>3} errors  {result.duration_s:5.1f} s  {verdict}")
 
 

@@ -26,6 +26,12 @@ class RatesHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def handle(self):
+        try:
+            super().handle()
+        except ConnectionResetError:  # a client aborted a kept connection: a real upstream logs it elsewhere
+            pass
+
     def log_message(self, format, *args):
         pass
 
