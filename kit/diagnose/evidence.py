@@ -118,7 +118,9 @@ def object_line(event: dict) -> str:
         where = f"{phase or '?'} of {nodeid}" if nodeid else "outside any test"
         return where + (f", thread '{thread}'" if thread and thread != "MainThread" else "")
 
-    opened = (f"{event.get('library')} connection to {event.get('peer') or '?'} opened on {event.get('opened_on')} "
+    library = event.get("library")
+    name = "asyncio" if library in (None, "your code", "unknown") else library
+    opened = (f"{name} connection to {event.get('peer') or '?'} opened on {event.get('opened_on')} "
               f"({at(event.get('opened_phase'), event.get('opened_nodeid'), event.get('opened_thread'))}, "
               f"{event.get('where')})")
     used = at(event.get("phase"), event.get("nodeid"), event.get("thread"))
