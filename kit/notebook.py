@@ -112,7 +112,8 @@ def scenario_table(results: Sequence[VariantResult]) -> pd.DataFrame:
     import pandas as pd
 
     frame = pd.DataFrame([{
-        "entry": r.scenario, "variant": r.variant, "outcome": r.outcome, "as expected": r.reproduced,
+        "entry": r.scenario, "variant": r.variant, "driver": r.driver, "outcome": r.outcome,
+        "as expected": r.reproduced,
         "passed": r.tests_passed, "failed": r.tests_failed, "errored": r.tests_errored,
         "first error": short_type(r.first_error_type),
         "message": (r.first_error_message or "")[:110], "seconds": r.duration_s,

@@ -94,7 +94,7 @@ def test_a_session_engine_fixture_is_named_where_it_was_made(diagnosed, name):
 def test_an_anyio_suite_gets_anyio_fixes_and_no_pytest_asyncio_advice(diagnosed):
     diagnosis, _, _ = diagnosed["anyio_no_dispose"]
     text = render_text(diagnosis)
-    assert [r.cause for r in diagnosis.roots] == ["module-engine-per-test-loop"], text
+    assert [r.cause for r in diagnosis.roots] == ["anyio-runner-loop"], text
     assert diagnosis.config["runners"] == {"anyio": 4}
     for finding in diagnosis.findings:
         assert "AnyIO" in finding.fix and "asyncio_default_test_loop_scope" not in finding.fix, finding.fix
@@ -148,20 +148,23 @@ def test_a_testclient_per_test_with_an_import_time_engine_is_the_engine_not_the_
     them all. AsyncClient + ASGITransport (testclient-loop's fix) would not help: the pool is the cause."""
     diagnosis, _, _ = diagnosed["testclient_per_test_engine"]
     text = render_text(diagnosis)
-    assert [r.cause for r in diagnosis.roots] == ["module-engine-per-test-loop"], text
+    assert [r.cause for r in diagnosis.roots] == ["testclient-per-test-pooled-engine"], text
     root = diagnosis.roots[0]
     assert any("another TestClient's portal loop" in line for line in root.evidence), root.evidence
     assert diagnosis.config["runners"] == {"sync": 3}
     assert "NullPool" in root.fix and "lifespan" in root.fix and "ASGITransport" not in root.fix, root.fix
 
 
-def test_a_session_carried_across_loops_is_unknown_with_what_was_seen(diagnosed):
-    """No pool checkout ever crosses a loop here (the session holds its NullPool connection), so no pool entry
-    fits: their fixes (NullPool, dispose) are already in place. kit says unknown and shows the held connection."""
+def test_a_session_carried_across_loops_is_named_from_the_held_connection(diagnosed):
+    """No pool checkout ever crosses a loop here (the session holds its NullPool connection), and the first error
+    is only "another operation is in progress": the held connection the recorder saw names the cause, and the
+    pool entries' fixes (NullPool, dispose: already in place) are not proposed."""
     diagnosis, _, _ = diagnosed["session_carried_across_loops"]
     text = render_text(diagnosis)
-    assert diagnosis.roots and {f.cause for f in diagnosis.findings} == {"unknown"}, text
+    assert [r.cause for r in diagnosis.roots] == ["session-carried-across-loops"], text
+    assert {f.cause for f in diagnosis.findings} == {"session-carried-across-loops"}, text
     first = diagnosis.roots[0]
     assert first.nodeid.endswith("test_second_query"), text
     assert any("without being checked out again" in line for line in first.evidence), first.evidence
-    assert first.confidence == "low" and "pool" in first.basis and "no catalogue entry" in first.why
+    assert first.confidence == "high" and "pool" in first.basis
+    assert "NullPool" not in first.fix.split(".")[0], first.fix

@@ -21,14 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kit.common.text import short_type
+from kit.diagnose.cliffs import LINES, matrix_evidence, matrix_rows, status
+from kit.diagnose.cliffs import parse_version as _version
 from kit.diagnose.requirements import declared_requirements, extras_bringing
 from kit.diagnose.rules import LOOP_CAUSES
 from kit.diagnose.scan import INI_OPTIONS, Pattern, mentions, scan_suite
 
 if TYPE_CHECKING:
-    from packaging.version import Version
-
     from kit.catalogue.cells import MatrixCell
     from kit.run.runner import PytestRun
 
@@ -38,13 +37,6 @@ __all__ = ["Advice", "Pattern", "advise", "scan_suite", "render_advice"]
 # SQLAlchemy 2.1's extras that bring greenlet, when its metadata cannot be read here
 _ASYNC_EXTRAS = frozenset({"asyncio", "postgresql-asyncpg", "aiomysql", "aioodbc", "asyncmy", "aiosqlite"})
 _SEVERITY_ORDER = {"broken-now": 0, "breaks-on-upgrade": 1, "deprecated": 2, "info": 3}
-# Versions at which behaviour changes, besides those a matrix run used: the "next release line" is the first
-# of these above what is installed and inside the rule's range.
-_LINES = {
-    "pytest-asyncio": ("0.21.2", "0.23.8", "0.24.0", "0.25.3", "0.26.0", "1.0.0", "1.5.0"),
-    "sqlalchemy": ("2.0.58", "2.1.0", "2.1.9"),
-    "httpx": ("0.27.2", "0.28.0"),
-}
 
 
 @dataclass
@@ -77,84 +69,6 @@ class Advice:
         return "\n".join(lines)
 
 
-# -- versions and matrix evidence -------------------------------------------------------------------------
-def _version(text: str | None) -> Version | None:
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(str(text)) if text else None
-    except InvalidVersion:
-        return None
-
-
-def _ordinal(text: str) -> float:
-    version = _version(text)
-    return sum(part / 1000 ** i for i, part in enumerate(version.release)) if version else 0.0
-
-
-def _cells(matrix_results: Iterable[MatrixCell | dict] | None) -> list[dict]:
-    """Matrix results as plain dicts (MatrixCell objects, their as_dict(), or the --json file's rows)."""
-    rows = []
-    for cell in matrix_results or []:
-        rows.append(cell if isinstance(cell, dict) else cell.as_dict())
-    return rows
-
-
-def _cite(row: dict) -> str:
-    error = short_type(row.get("first_error_type"))
-    message = (row.get("first_error_message") or "").strip().splitlines()
-    tail = f" ({error}: {message[0][:90]})" if error and message and row.get("outcome") != "passed" else (
-        f" ({error})" if error and row.get("outcome") != "passed" else "")
-    return (f"{row['scenario']}/{row['variant']} @ pytest-asyncio {row['pytest_asyncio']} + SQLAlchemy "
-            f"{row['sqlalchemy']}: {row['outcome']}{tail}")
-
-
-def _evidence(rows: list[dict], scenario: str, variant: str, spec: str | None, versions_now: dict) -> list[str]:
-    """Two cells that show the cliff: one at the installed line (or before the cliff) and one past it."""
-    from packaging.specifiers import SpecifierSet
-
-    chosen = [r for r in rows if r.get("scenario") == scenario and r.get("variant") == variant]
-    if not chosen:
-        return []
-    specifier = SpecifierSet(spec) if spec else None
-    inside = [r for r in chosen if specifier is None or specifier.contains(r["pytest_asyncio"], prereleases=True)]
-    outside = [r for r in chosen if r not in inside]
-    sa_now = _version(versions_now.get("sqlalchemy"))
-
-    def other_sqlalchemy(row: dict) -> int:
-        sa = _version(row.get("sqlalchemy"))
-        return 0 if sa_now is None or (sa is not None and sa.release[:2] == sa_now.release[:2]) else 1
-
-    # past the cliff: the earliest version that breaks; before it: the latest that does not
-    first_in = sorted(inside, key=lambda r: (other_sqlalchemy(r), _version(r["pytest_asyncio"])))[:1]
-    last_out = sorted(outside, key=lambda r: (other_sqlalchemy(r), -_ordinal(r["pytest_asyncio"])))[:1]
-    picked = last_out + first_in
-    return [_cite(r) for r in picked]
-
-
-def _next_line(package: str, installed, spec: str, extra: list[str]) -> str | None:
-    """The first release (known to kit or the matrix) above ``installed`` that falls in ``spec``."""
-    from packaging.specifiers import SpecifierSet
-
-    specifier = SpecifierSet(spec)
-    candidates = sorted({v for v in (*_LINES.get(package, ()), *extra) if _version(v)}, key=_version)
-    for candidate in candidates:
-        if (installed is None or _version(candidate) > installed) and specifier.contains(candidate, prereleases=True):
-            return candidate
-    return None
-
-
-def _status(package: str, versions: dict, spec: str, extra: list[str]) -> tuple[str, str] | None:
-    """("broken-now" | "breaks-on-upgrade", "<package> <version>") for a rule breaking on ``spec``, or None."""
-    from packaging.specifiers import SpecifierSet
-
-    installed = _version(versions.get(package))
-    if installed is not None and SpecifierSet(spec).contains(installed, prereleases=True):
-        return "broken-now", f"{package} {installed} (installed)"
-    upcoming = _next_line(package, installed, spec, extra)
-    return ("breaks-on-upgrade", f"{package} {upcoming}") if upcoming else None
-
-
 # -- rules ------------------------------------------------------------------------------------------------
 def advise(path: Path | str, config: dict | None, installed_versions: dict | None,
            matrix_results: Iterable[MatrixCell | dict] | None = None, *, run: PytestRun | None = None,
@@ -182,7 +96,7 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
             matrix_results = load_matrix_cells()
         except Exception:  # noqa: BLE001 - no store, no pandas: advise without citations
             matrix_results = []
-    rows = _cells(matrix_results)
+    rows = matrix_rows(matrix_results)
     seen_pa = sorted({r["pytest_asyncio"] for r in rows if r.get("pytest_asyncio")}, key=lambda v: _version(v) or 0)
     seen_sa = sorted({r["sqlalchemy"] for r in rows if r.get("sqlalchemy")}, key=lambda v: _version(v) or 0)
     patterns = scan_suite(path)
@@ -209,13 +123,13 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
 
     def add(rule, package, spec, where, message, fix, scenario=None, variant="broken", cite_spec=None,
             severity=None, extra=None, breaks_on=None) -> None:
-        status = _status(package, versions, spec, extra if extra is not None else seen_pa) if spec else None
-        if spec and status is None:
+        found = status(package, versions, spec, extra if extra is not None else seen_pa) if spec else None
+        if spec and found is None:
             return
-        level, line = status if status else (severity or "info", breaks_on or "any version")
-        if severity and status:
+        level, line = found if found else (severity or "info", breaks_on or "any version")
+        if severity and found:
             level = severity if level == "breaks-on-upgrade" else level
-        evidence = _evidence(rows, scenario, variant, cite_spec, versions) if scenario else []
+        evidence = matrix_evidence(rows, scenario, variant, cite_spec, versions) if scenario else []
         advice.append(Advice(rule, level, package, line, [p.where for p in where], message, fix, evidence,
                              bool(evidence)))
 
@@ -229,7 +143,7 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
             "upgrade and change the config in the same step)",
             "legacy-event-loop-override", "broken", cite_spec=">=1.0")
         if pa_now is not None and pa_now < _version("1.0"):
-            fixed = _evidence(rows, "legacy-event-loop-override", "fixed", ">=0.26", versions)
+            fixed = matrix_evidence(rows, "legacy-event-loop-override", "fixed", ">=0.26", versions)
             if fixed:
                 advice[-1].evidence += [f"the fix, on both sides of 0.26: {c}" for c in fixed]
     # 2. requesting event_loop: "fixture 'event_loop' not found" on 1.x.
@@ -258,7 +172,7 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
                 f"`{option}` is only known from pytest-asyncio {since}: pytest {versions.get('pytest') or ''} only "
                 "warns 'Unknown config option' and the loop scope it asks for does not apply",
                 f"upgrade pytest-asyncio to >= {since} (then the option works), or keep the old mechanism until then",
-                _evidence(rows, "legacy-event-loop-override", "fixed", f"<{since}", versions)))
+                matrix_evidence(rows, "legacy-event-loop-override", "fixed", f"<{since}", versions)))
             advice[-1].measured = bool(advice[-1].evidence)
     # 5. wide-scoped async fixtures without loop_scope, against the default fixture loop scope.
     wide = by_kind.get("wide_async_fixture", [])
@@ -344,7 +258,7 @@ def _greenlet_advice(root: Path, versions: dict, seen_sa: list[str]) -> list[Adv
     if not plain or any(d.name == "greenlet" or (d.name == "sqlalchemy" and pulls.intersection(d.requirement.extras))
                         for d in declared):
         return []
-    lines = sorted({v for v in (*_LINES["sqlalchemy"], *seen_sa, "2.2.0", "3.0.0") if _version(v) >= _version("2.1")},
+    lines = sorted({v for v in (*LINES["sqlalchemy"], *seen_sa, "2.2.0", "3.0.0") if _version(v) >= _version("2.1")},
                    key=_version)
     admits = [d for d in plain if any(SpecifierSet(str(d.requirement.specifier)).contains(v, prereleases=True)
                                       for v in lines)]

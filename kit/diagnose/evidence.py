@@ -32,7 +32,8 @@ from kit.recorder.events import (
 )
 from kit.run.runner import CaseResult, PytestRun
 
-__all__ = ["DIFFERENT_LOOP", "BUSY", "LOOP_CLOSED", "NEVER_RETRIEVED", "SCOPE_MISMATCH", "STRICT", "CONCURRENT",
+__all__ = ["DIFFERENT_LOOP", "BUSY", "LOOP_CLOSED", "PENDING", "NEVER_RETRIEVED", "SCOPE_MISMATCH", "STRICT",
+           "CONCURRENT",
            "GREENLET", "LIFESPAN", "TERMINATED", "DEASSOCIATED", "UNDISPOSED", "Evidence", "PoolOrigin", "short",
            "object_line", "texts", "config_line", "raw_evidence", "case_of", "runner_context"]
 
@@ -40,6 +41,9 @@ __all__ = ["DIFFERENT_LOOP", "BUSY", "LOOP_CLOSED", "NEVER_RETRIEVED", "SCOPE_MI
 DIFFERENT_LOOP = re.compile(r"attached to a different loop|different event loop|is bound to a different event loop")
 BUSY = re.compile(r"another operation is in progress")
 LOOP_CLOSED = re.compile(r"Event loop is closed")
+# a session refusing work after an earlier failure inside it: fallout of that failure, never a cause of its own
+PENDING = re.compile(r"PendingRollbackError|Can't reconnect until invalid transaction is rolled back|"
+                     r"transaction has been rolled back due to a previous exception")
 NEVER_RETRIEVED = re.compile(r"never retrieved|unknown protocol state")
 SCOPE_MISMATCH = re.compile(r"ScopeMismatch.*_(function|class|module|package|session)_scoped_runner", re.S)
 STRICT = re.compile(r"requested an async fixture|'async_generator' object has no attribute|'coroutine' object has no "

@@ -10,7 +10,7 @@ is closed", "Future exception was never retrieved") never fail a test; they are 
 from __future__ import annotations
 
 from kit.common.text import one_line
-from kit.diagnose.evidence import BUSY, LOOP_CLOSED, NEVER_RETRIEVED, TERMINATED, Evidence, short, texts
+from kit.diagnose.evidence import BUSY, LOOP_CLOSED, NEVER_RETRIEVED, PENDING, TERMINATED, Evidence, short, texts
 from kit.diagnose.model import Finding, new_finding
 from kit.run.runner import CaseResult
 
@@ -35,7 +35,7 @@ def secondary_of(case: CaseResult, ev: Evidence, roots: list[Finding], loop_root
             return root, root.cause, [f"a bare AssertionError from pytest's fixture machinery: the fixture failed to "
                                       f"set up in {root.nodeid} and is left half-initialised"]
     # the busy connection a different-loop failure left behind
-    if BUSY.search(text) or NEVER_RETRIEVED.search(text) or TERMINATED.search(text):
+    if BUSY.search(text) or NEVER_RETRIEVED.search(text) or TERMINATED.search(text) or PENDING.search(text):
         crossing = [e for e in ev.cross if e.get("nodeid") == case.nodeid]
         root = _loop_root_for(crossing, ev, loop_roots, order, here)
         if root is not None:

@@ -21,6 +21,7 @@ from kit.diagnose.evidence import (
     GREENLET,
     LIFESPAN,
     LOOP_CLOSED,
+    PENDING,
     SCOPE_MISMATCH,
     STRICT,
     TERMINATED,
@@ -69,6 +70,9 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
         return "strict-mode-async-fixture", [
             f"pytest-asyncio mode={config.get('asyncio_mode') or 'strict (default)'}: an async fixture or test "
             "was left to pytest, which cannot run it", one_line(case.message, 160)], ["message", "config"]
+    if PENDING.search(f"{case.error_type}: {case.message}") and any(
+            c.outcome in ("failed", "error") for c in ev.run.cases[:ev.order.get(case.nodeid, 0)]):
+        return None  # the session still holds an earlier test's failure: fallout (see kit.diagnose.fallout)
     loopish = DIFFERENT_LOOP.search(text) or LOOP_CLOSED.search(text) or BUSY.search(text)
     if loopish and (rule := object_rule(case, ev)) is not None:
         return rule
@@ -187,11 +191,12 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
                 basis.append("loops")
                 break
     used_on = crossing.get("loop") if crossing else test_loop
-    if runner_context(config) == "anyio" and created and created != used_on:
-        loops = {(c.loops.get("call") or [None])[-1] for c in ev.run.cases} - {None}
-        evidence.append(f"AnyIO's pytest plugin ran these tests on {len(loops)} loop(s): its runner closes its loop "
-                        "once no test or async fixture holds it, and the next test gets a new one; the connection "
-                        f"opened on {created} outlived it")
+    if runner_context(config) == "anyio":
+        # no pytest-asyncio loops here: a different loop means something outlived the loop of AnyIO's runner
+        loops = {loop for c in ev.run.cases for used in c.loops.values() for loop in used}
+        evidence.append(f"AnyIO's pytest plugin ran these tests on {len(loops)} loops: its runner closes its loop "
+                        "once no test or async fixture holds it, and the next test gets a new one"
+                        + (f"; the connection opened on {created} outlived it" if created else ""))
         return "anyio-runner-loop", evidence, [*basis, "loops"]
     if owner is not None and owner.get("scope") in _WIDE_SCOPES:
         if origin is None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["IGNORED_DIRS", "INI_OPTIONS", "CONFIG_FILES", "Pattern", "suite_modules", "scan_python", "scan_config",
-           "scan_suite", "event_loop_overrides", "mentions"]
+           "scan_suite", "event_loop_overrides", "mentions", "warnings_escalated"]
 
 # Directories that hold someone else's code or build output, never the suite's own fixtures.
 IGNORED_DIRS = frozenset({".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox",
@@ -28,7 +28,12 @@ INI_OPTIONS = ("asyncio_mode", "asyncio_default_fixture_loop_scope", "asyncio_de
 CONFIG_FILES = ("pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml")
 # A test module holds tests, not the suite's shared fixtures and engines: only these kinds count there.
 _TEST_MODULE_KINDS = frozenset({"event_loop_override", "event_loop_request", "loop_scope", "asyncclient_app",
-                                "uses_pytest_asyncio", "uses_anyio"})
+                                "uses_pytest_asyncio", "uses_anyio", "redis_close", "redis_aclose",
+                                "redis_auto_close"})
+# redis.asyncio's clients and connection pools, as its modules export them
+_REDIS_CLIENTS = frozenset({"Redis", "StrictRedis"})
+_REDIS_POOLS = frozenset({"ConnectionPool", "BlockingConnectionPool"})
+_REDIS_MODULES = ("redis.asyncio", "redis.asyncio.client", "redis.asyncio.connection")
 
 
 @dataclass
@@ -37,7 +42,8 @@ class Pattern:
 
     kind: str            # event_loop_override | event_loop_request | loop_scope | wide_async_fixture |
                          # plain_async_fixture | asyncclient_app | expire_on_commit | ini_option | async_def |
-                         # uses_pytest_asyncio | uses_anyio
+                         # uses_pytest_asyncio | uses_anyio | redis_close | redis_aclose | redis_auto_close |
+                         # warnings_error
     file: str
     line: int
     name: str = ""       # fixture / option / call name
@@ -140,7 +146,7 @@ def scan_python(path: Path, rel: str) -> list[Pattern]:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return _scan_python_text(text, rel)
-    found: list[Pattern] = []
+    found: list[Pattern] = _redis_patterns(tree, rel)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             found += _function_patterns(node, rel)
@@ -156,6 +162,93 @@ def scan_python(path: Path, rel: str) -> list[Pattern]:
             if "mark.anyio" in marks:
                 found.append(Pattern("uses_anyio", rel, node.lineno, "pytestmark"))
     return found
+
+
+# -- redis-py's asyncio client ----------------------------------------------------------------------------
+def _redis_imports(tree: ast.Module) -> tuple[set[str], dict[str, str]]:
+    """(the names this file reaches ``redis.asyncio`` by, the names it imported from it -> their real names)."""
+    modules: set[str] = set()
+    members: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in _REDIS_MODULES:
+                    modules.add(alias.asname or alias.name)
+                elif alias.name == "redis":
+                    modules.add(f"{alias.asname or 'redis'}.asyncio")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            for alias in node.names:
+                if node.module == "redis" and alias.name == "asyncio":
+                    modules.add(alias.asname or "asyncio")
+                elif node.module in _REDIS_MODULES:
+                    members[alias.asname or alias.name] = alias.name
+    return modules, members
+
+
+def _redis_made(call: ast.Call, modules: set[str], members: dict[str, str]) -> tuple[str, str] | None:
+    """("client" | "pool", how) when ``call`` makes a redis.asyncio client or pool, else None. ``how`` for a
+    client: ``from_url``, ``from_pool``, ``Redis(connection_pool=)`` or ``Redis()``."""
+    callee = ast.unparse(call.func)
+    rest = next((callee[len(m) + 1:] for m in modules if callee.startswith(m + ".")), None)
+    if rest is None:
+        head, _, tail = callee.partition(".")
+        if head not in members:
+            return None
+        rest = ".".join(p for p in (members[head], tail) if p)
+    parts = rest.split(".")
+    if parts[-1] in ("from_url", "from_pool") and (len(parts) == 1 or parts[-2] in _REDIS_CLIENTS):
+        return "client", parts[-1]
+    if parts[-1] in _REDIS_CLIENTS:
+        pooled = any(k.arg == "connection_pool" for k in call.keywords)
+        return "client", "Redis(connection_pool=)" if pooled else "Redis()"
+    if parts[-1] in _REDIS_POOLS or (parts[-1] == "from_url" and len(parts) > 1 and parts[-2] in _REDIS_POOLS):
+        return "pool", parts[-1]
+    return None
+
+
+def _redis_patterns(tree: ast.Module, rel: str) -> list[Pattern]:
+    """redis.asyncio calls with a cliff between redis-py releases: ``await client.close()``, ``aclose()`` on a
+    client or pool and ``Redis.from_pool()``, ``auto_close_connection_pool=``.
+
+    A receiver counts as a client when this file binds it to a redis.asyncio constructor (``client =
+    redis.asyncio.from_url(...)``, ``self.redis = Redis(...)``), or when its name says redis (``app.state.redis``)
+    and the file does not use the older ``aioredis`` package; ``<x>.connection_pool`` and names bound to a
+    ``ConnectionPool`` count as pools."""
+    modules, members = _redis_imports(tree)
+    aioredis = any(isinstance(n, ast.Import) and any(a.name == "aioredis" for a in n.names) or
+                   isinstance(n, ast.ImportFrom) and n.module == "aioredis" for n in ast.walk(tree))
+    bound: dict[str, tuple[str, str]] = {}
+    found: list[Pattern] = []
+    for node in ast.walk(tree):
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        made = _redis_made(value, modules, members) if isinstance(value, ast.Call) else None
+        if made:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                bound[ast.unparse(target)] = made
+        if isinstance(node, ast.Call) and (made := _redis_made(node, modules, members)):
+            callee = ast.unparse(node.func)
+            if made == ("client", "from_pool"):
+                found.append(Pattern("redis_aclose", rel, node.lineno, callee, "Redis.from_pool"))
+            value = next((k.value for k in node.keywords if k.arg == "auto_close_connection_pool"), None)
+            if value is not None:
+                found.append(Pattern("redis_auto_close", rel, node.lineno, callee, _literal(value) or ""))
+    for node in ast.walk(tree):
+        call = node.value if isinstance(node, ast.Await) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and call.func.attr in ("close", "aclose")):
+            continue
+        receiver = ast.unparse(call.func.value)
+        kind, how = bound.get(receiver, (None, ""))
+        if kind is None and receiver.endswith(".connection_pool"):
+            kind = "pool"
+        elif kind is None and "redis" in receiver.lower() and not aioredis:
+            kind = "client"
+        if kind == "client" and call.func.attr == "close":
+            found.append(Pattern("redis_close", rel, node.lineno, receiver, how))
+        elif kind is not None and call.func.attr == "aclose":
+            found.append(Pattern("redis_aclose", rel, node.lineno, receiver,
+                                 "Redis.aclose" if kind == "client" else "ConnectionPool.aclose"))
+    return sorted(found, key=lambda p: p.line)
 
 
 def _scan_python_text(text: str, rel: str) -> list[Pattern]:

@@ -47,15 +47,22 @@ def probe_figure(result: Any, history: Any = None) -> Figure:
 OUTCOME_COLOURS = {"passed": "#2da44e", "failed": "#cf222e", "error": "#bc4c00", "timeout": "#8250df"}
 
 
+def _column(result: Any) -> str:
+    """A result's column: its variant, and its driver when that is not asyncpg (``broken\npsycopg``)."""
+    driver = getattr(result, "driver", "asyncpg")
+    return result.variant if driver == "asyncpg" else f"{result.variant}\n{driver}"
+
+
 def catalogue_heatmap(results: Sequence[Any]) -> Figure:
-    """Entry x variant, coloured by outcome, marked ✓ where the variant behaved as the catalogue says."""
+    """Entry x variant (and driver), coloured by outcome, marked ✓ where the variant behaved as the catalogue
+    says: on psycopg that may be a broken variant that passes, as its entry declares."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     entries = list(dict.fromkeys(r.scenario for r in results))
-    variants = list(dict.fromkeys(r.variant for r in results))
-    by_key = {(r.scenario, r.variant): r for r in results}
-    fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(entries) + 1.2))
+    variants = sorted(dict.fromkeys(_column(r) for r in results), key=lambda c: ("\n" in c, c))
+    by_key = {(r.scenario, _column(r)): r for r in results}
+    fig, ax = plt.subplots(figsize=(3.5 + 1.5 * len(variants), 0.32 * len(entries) + 1.4))
     for y, entry in enumerate(entries):
         for x, variant in enumerate(variants):
             r = by_key.get((entry, variant))
@@ -82,13 +89,15 @@ def durations_figure(results: Sequence[Any]) -> Figure:
     import matplotlib.pyplot as plt
 
     entries = list(dict.fromkeys(r.scenario for r in results))
-    variants = list(dict.fromkeys(r.variant for r in results))
-    fig, ax = plt.subplots(figsize=(9, 0.28 * len(entries) + 1.2))
+    variants = sorted(dict.fromkeys(_column(r) for r in results), key=lambda c: ("\n" in c, c))
+    fig, ax = plt.subplots(figsize=(9, 0.28 * len(entries) * max(1, len(variants) / 2) + 1.2))
     height = 0.8 / max(1, len(variants))
+    colours = {"broken": "#cf222e", "fixed": "#2da44e", "broken\npsycopg": "#ff8182", "fixed\npsycopg": "#6fdd8b"}
     for offset, variant in enumerate(variants):
-        times = [next((r.duration_s for r in results if r.scenario == e and r.variant == variant), 0) for e in entries]
-        ax.barh([i + offset * height for i in range(len(entries))], times, height=height, label=variant,
-                color="#cf222e" if variant == "broken" else "#2da44e")
+        times = [next((r.duration_s for r in results if r.scenario == e and _column(r) == variant), 0)
+                 for e in entries]
+        ax.barh([i + offset * height for i in range(len(entries))], times, height=height,
+                label=variant.replace("\n", " on "), color=colours.get(variant, "#6e7781"))
     ax.set_yticks([i + height / 2 for i in range(len(entries))], entries, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("seconds per pytest run (including interpreter start and a fresh database)")
