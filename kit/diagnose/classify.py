@@ -31,6 +31,13 @@ def classify(run: PytestRun, suite: str = "", project: Path | None = None) -> Di
 
     # 1. roots: failures that show their cause by themselves
     for case in failing:
+        cached = _cached_setup_error(case, roots)
+        if cached is not None:  # pytest re-raised a wider fixture's cached error: the same failure, not a new one
+            findings[case.nodeid] = new_finding(case, cached.cause, [
+                f"the very error {cached.nodeid} raised at setup, re-raised by pytest for a fixture it caches "
+                f"(module or session scope): fallout of {cached.nodeid}"], root=cached.nodeid,
+                basis=["fallout", *cached.basis], context=context)
+            continue
         rule = root_rule(case, ev)
         if rule is not None:
             phase = hung_phase(run) if case.outcome == "timeout" else None
@@ -64,6 +71,15 @@ def classify(run: PytestRun, suite: str = "", project: Path | None = None) -> Di
     ordered = [findings[c.nodeid] for c in run.cases if c.nodeid in findings] + extra
     return Diagnosis(suite, run.count("passed"), run.count("failed"), run.count("error") + run.count("timeout"),
                      run.config, ordered, run, notes=latent_notes(ev))
+
+
+def _cached_setup_error(case, roots: list[Finding]) -> Finding | None:
+    """The earlier root whose setup error this case repeats word for word: a fixture of wider scope failed once
+    and pytest hands every later test of its scope the same exception."""
+    if case.phase != "setup" or not case.message:
+        return None
+    return next((r for r in roots if r.phase == "setup" and r.error_type == case.error_type
+                 and r.message == case.message and r.cause != UNKNOWN), None)
 
 
 def _unknown(case, ev: Evidence) -> Finding:

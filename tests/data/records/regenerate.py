@@ -25,15 +25,18 @@ The database is the one kit would use: ``DATABASE_URL`` when set (a test databas
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
 import sysconfig
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import kit
 from kit.catalogue.scenario import assemble, catalogue, get_scenario
+from kit.db.redis_target import scratch_redis
 from kit.db.target import resolve_target, scratch_database
 from kit.run.runner import run_pytest
 
@@ -61,11 +64,14 @@ def record(entry_id: str, target, out: Path = HERE) -> Path:
         raise SystemExit(f"{entry_id} is a {scenario.kind} entry: only pytest entries have recorder files")
     limit = scenario.time_limit("broken")
     with tempfile.TemporaryDirectory(prefix=f"kit-record-{entry_id}-") as scratch, \
-            scratch_database(target, f"rec_{entry_id}") as database:
+            scratch_database(target, f"rec_{entry_id}") as database, contextlib.ExitStack() as services:
+        env = {"REDIS_URL": services.enter_context(scratch_redis())} if "redis" in scenario.services else {}
         project = assemble(scenario, "broken", Path(scratch) / "project")
         events = Path(scratch) / "record.jsonl"
         # --kit-record wins over the KIT_RECORD_FILE the runner sets for its own (temporary) record
-        run = run_pytest(project, database.url, args=["--kit-record", str(events)], timeout=limit, warm=False)
+        run = run_pytest(project, database.url, args=["--kit-record", str(events)], timeout=limit, warm=False,
+                         env=env)
+        secrets = [target.password] + [urlsplit(url).password for url in env.values()]
         pairs = _placeholders(project, database.database)
         lines = _normalise(events.read_text(errors="replace"), pairs)
         meta = {"entry": entry_id, "variant": "broken", "exit_code": run.exit_code,
@@ -73,8 +79,8 @@ def record(entry_id: str, target, out: Path = HERE) -> Path:
                 "hang_dump": _normalise(run.hang_dump, pairs) if run.hang_dump else None}
     meta_text = json.dumps(meta, indent=2) + "\n"
     for text in (lines, meta_text):
-        if target.password and target.password in text:
-            raise SystemExit(f"{entry_id}: the server's password is in the record; the recorder did not mask it")
+        if any(secret and secret in text for secret in secrets):
+            raise SystemExit(f"{entry_id}: a server's password is in the record; the recorder did not mask it")
     (out / f"{entry_id}.jsonl").write_text(lines)
     (out / f"{entry_id}.meta.json").write_text(meta_text)
     return out / f"{entry_id}.jsonl"
