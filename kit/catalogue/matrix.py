@@ -90,12 +90,15 @@ def cliff_entries() -> list[str]:
 
 
 def select_entries(ids: list[str] | None) -> list[Scenario]:
-    """The chosen entries (all by default) less notebook entries; a ScenarioError for an unknown id."""
+    """The chosen entries (all by default) less notebook entries and entries that need a service (Redis) the
+    version environments do not install; a ScenarioError for an unknown id."""
     chosen = [get_scenario(i) for i in ids] if ids else catalogue()
-    runnable = [s for s in chosen if s.kind != "notebook"]
+    runnable = [s for s in chosen if s.kind != "notebook" and not s.services]
     if not runnable:
-        raise MatrixError("Every entry chosen is a notebook entry, and the matrix runs pytest entries only "
-                          "(notebook entries run in kit's own kernel). `kit scenarios list` shows the others.")
+        raise MatrixError("Every entry chosen is a notebook entry or needs a service such as Redis, and the matrix "
+                          "runs pytest entries whose environments hold only pytest-asyncio, SQLAlchemy and their "
+                          "companions (notebook entries run in kit's own kernel; `kit scenarios run` runs every "
+                          "entry). `kit scenarios list` shows the others.")
     return runnable
 
 
