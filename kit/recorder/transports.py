@@ -7,8 +7,8 @@ and any library that talks through an asyncio transport. All of them open their 
 one method sees them all, whatever the library: the library is named from the first frame outside asyncio and
 AnyIO that asked for the connection (``redis/asyncio/connection.py``).
 
-The opened connection's ``write`` and ``close`` are wrapped on that one transport (an instance attribute, not
-the class): a write is one running-loop lookup and one identity test, and after the first divergence the
+The opened connection's ``write``, ``writelines`` and ``close`` are wrapped on that one transport (instance
+attributes, not the class): a write is one running-loop lookup and one identity test, and after the first divergence the
 transport is reported and never checked again. Only divergences are written (``object`` events), with the
 opening's loop, test and phase carried along, so a suite that keeps its loops straight writes nothing.
 psycopg 3 waits on sockets without transports and is not bound to a loop: it needs no evidence here.
@@ -97,7 +97,7 @@ class _Watch:
             pass
 
     def wrap(self, transport: Any) -> None:
-        write, close = transport.write, transport.close
+        write, writelines, close = transport.write, transport.writelines, transport.close
 
         def watched_write(data: Any) -> Any:
             if not self.reported:
@@ -106,6 +106,13 @@ class _Watch:
                     self.report(CROSS_LOOP_OBJECT)
             return write(data)
 
+        def watched_writelines(lines: Any) -> Any:  # its own path from Python 3.12 (sendmsg), not through write()
+            if not self.reported:
+                running = events._get_running_loop()
+                if running is not None and running is not self.loop:
+                    self.report(CROSS_LOOP_OBJECT)
+            return writelines(lines)
+
         def watched_close() -> Any:
             if not self.reported:
                 running = events._get_running_loop()
@@ -113,7 +120,7 @@ class _Watch:
                     self.report(CLOSED_AFTER_LOOP if self.loop.is_closed() else CROSS_LOOP_OBJECT)
             return close()
 
-        transport.write, transport.close = watched_write, watched_close
+        transport.write, transport.writelines, transport.close = watched_write, watched_writelines, watched_close
 
 
 def _opened(recorder: Recorder, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
