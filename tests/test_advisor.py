@@ -139,3 +139,115 @@ def test_nothing_is_broken_now_that_the_run_shows_working(tmp_path):
     red = advise(project, None, versions, [], run=_run("failed", {"pytest-asyncio": 1}),
                  causes={"strict-mode-async-fixture"})
     assert [a.severity for a in red if a.rule == "strict-mode-async-fixture"] == ["broken-now"]
+
+
+# -- redis-py's asyncio client: close() and aclose() across its release lines --------------------------------
+REDIS_CONFTEST = '''import os
+
+import pytest_asyncio
+import redis.asyncio as redis
+
+
+@pytest_asyncio.fixture
+async def cache():
+    client = redis.from_url(os.environ["REDIS_URL"])
+    yield client
+    await client.{call}()
+'''
+WARNINGS_ARE_ERRORS = "[pytest]\nfilterwarnings =\n    error\n"
+
+
+def _redis(advice) -> dict:
+    return {a.rule: a for a in advice if a.package == "redis"}
+
+
+def _redis_project(root: Path, call: str, requirement: str = "redis>=4.2", ini: str = WARNINGS_ARE_ERRORS) -> Path:
+    return _project(root, {"tests/conftest.py": REDIS_CONFTEST.format(call=call), "pytest.ini": ini,
+                           "requirements.txt": f"{requirement}\n"})
+
+
+@pytest.mark.parametrize("installed, severity, breaks_on", [
+    ("8.1.0", "broken-now", "redis 8.1.0 (installed)"),   # DeprecationWarning from 5.0.1: an ERROR under `error`
+    ("5.0.0", "breaks-on-upgrade", "redis 5.0.1"),
+])
+def test_redis_close_is_a_failure_where_warnings_are_errors(tmp_path, installed, severity, breaks_on):
+    found = _redis(advise(_redis_project(tmp_path, "close"), None, {"redis": installed}, []))
+    close = found.pop("redis-close-deprecated")
+    assert (close.severity, close.breaks_on, close.where) == (severity, breaks_on, ["tests/conftest.py:11"])
+    assert "pytest.ini:2" in close.message and "aclose()" in close.fix and not close.measured
+    assert not found  # from_url closes its pool from 5.0.0 on; aclose is not used
+
+
+def test_redis_close_on_4x_leaks_and_only_deprecates_without_error_filters(tmp_path):
+    leaky = _redis(advise(_redis_project(tmp_path / "a", "close"), None, {"redis": "4.6.0"}, []))
+    assert {r: a.severity for r, a in leaky.items()} == {"redis-close-deprecated": "breaks-on-upgrade",
+                                                         "redis-from-url-close-leak": "broken-now"}
+    assert "connection_pool.disconnect()" in leaky["redis-from-url-close-leak"].fix
+    # without a filter that makes warnings errors the same calls only warn (and leak)
+    plain = _redis(advise(_redis_project(tmp_path / "b", "close", ini="[pytest]\n"), None, {"redis": "4.6.0"}, []))
+    assert {r: a.severity for r, a in plain.items()} == {"redis-close-deprecated": "deprecated",
+                                                         "redis-from-url-close-leak": "info"}
+    # error::DeprecationWarning fails on close() but leaves the leak's PytestUnraisableExceptionWarning a warning
+    ini = "[pytest]\naddopts = -W error::DeprecationWarning\n"
+    some = _redis(advise(_redis_project(tmp_path / "c", "close", ini=ini), None, {"redis": "4.6.0"}, []))
+    assert {r: a.severity for r, a in some.items()} == {"redis-close-deprecated": "breaks-on-upgrade",
+                                                        "redis-from-url-close-leak": "info"}
+
+
+def test_redis_close_cannot_break_on_a_line_the_requirements_exclude(tmp_path):
+    pinned = _redis(advise(_redis_project(tmp_path, "close", "redis==4.6.0"), None, {"redis": "4.6.0"}, []))
+    assert list(pinned) == ["redis-from-url-close-leak"]
+
+
+def test_redis_aclose_gets_no_close_advice_and_needs_5_0_1(tmp_path):
+    assert _redis(advise(_redis_project(tmp_path / "a", "aclose", "redis>=5.0.1"), None, {"redis": "8.1.0"}, [])) == {}
+    loose = _redis(advise(_redis_project(tmp_path / "b", "aclose"), None, {"redis": "8.1.0"}, []))
+    assert [(r, a.severity, a.breaks_on) for r, a in loose.items()] == [
+        ("redis-aclose-needs-5.0.1", "info", "redis 5.0.0 (admitted by requirements.txt:1)")]
+    old = _redis(advise(_redis_project(tmp_path / "c", "aclose"), None, {"redis": "5.0.0"}, []))
+    assert old["redis-aclose-needs-5.0.1"].severity == "broken-now" and "AttributeError" in old[
+        "redis-aclose-needs-5.0.1"].message
+
+
+OTHER_CLIENTS = '''import httpx
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+
+@pytest_asyncio.fixture
+async def client():
+    engine = create_async_engine("postgresql+asyncpg://")
+    session = AsyncSession(engine, expire_on_commit=False)
+    http = httpx.AsyncClient()
+    yield http
+    await http.aclose()
+    await session.close()
+    await engine.dispose()
+'''
+
+
+def test_a_suite_without_redis_gets_no_redis_advice(tmp_path):
+    project = _project(tmp_path, {"tests/conftest.py": OTHER_CLIENTS, "pytest.ini": WARNINGS_ARE_ERRORS,
+                                  "requirements.txt": "redis>=4.2\nhttpx\n"})
+    assert _redis(advise(project, None, {"redis": "4.6.0"}, [])) == {}
+
+
+def test_the_scan_knows_redis_clients_by_their_constructor_or_name(tmp_path):
+    from kit.diagnose.scan import scan_suite
+
+    conftest = '''from redis.asyncio import ConnectionPool, Redis
+
+pool = ConnectionPool.from_url("redis://")
+
+
+async def close_all(app):
+    shared = Redis(connection_pool=pool)
+    await shared.close()
+    await app.state.redis.close()
+    await pool.aclose()
+    await app.state.cache.close()  # not known to be a redis client
+'''
+    found = [(p.kind, p.line, p.detail) for p in scan_suite(_project(tmp_path, {"conftest.py": conftest}))
+             if p.kind.startswith("redis_")]
+    assert found == [("redis_close", 8, "Redis(connection_pool=)"), ("redis_close", 9, ""),
+                     ("redis_aclose", 10, "ConnectionPool.aclose")]

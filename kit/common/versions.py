@@ -13,7 +13,8 @@ from importlib import metadata
 
 __all__ = ["PACKAGES", "installed_versions", "collect_versions", "run_versions"]
 
-PACKAGES = ("pytest", "pytest-asyncio", "anyio", "sqlalchemy", "asyncpg", "greenlet", "httpx", "fastapi", "ipytest")
+PACKAGES = ("pytest", "pytest-asyncio", "anyio", "sqlalchemy", "asyncpg", "psycopg", "greenlet", "httpx", "redis",
+            "fastapi", "ipytest")
 
 
 def installed_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:

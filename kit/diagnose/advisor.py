@@ -1,5 +1,5 @@
-"""The upgrade advisor: which of a suite's fixtures and settings break on the next pytest-asyncio, SQLAlchemy or
-httpx release line, backed by the version matrix.
+"""The upgrade advisor: which of a suite's fixtures and settings break on the next pytest-asyncio, SQLAlchemy,
+httpx or redis-py release line, backed by the version matrix.
 
 Why: the loop/session conflicts are mostly cliffs between releases. A suite that is green today can turn red
 on an upgrade without a line of it changing (a legacy ``event_loop`` override is silently ignored by
@@ -9,7 +9,8 @@ in force (the recorder's ``config`` event: ``asyncio_mode`` and the default loop
 conftest.py, test modules and pytest configuration, through the scanner ``kit diagnose`` shares
 (:mod:`kit.diagnose.scan`), for the patterns that have a cliff; each piece of advice cites the stored matrix
 cells (``kit matrix``, read through :mod:`kit.catalogue.cells`) that show the cliff on this machine, or says it
-was not measured.
+was not measured. Where the cliffs are (release lines, the one a rule breaks on, the cells that show it) is
+:mod:`kit.diagnose.cliffs`.
 
 Everything here is pure reading: no subprocess, no import of the user's code.
 """
@@ -74,7 +75,7 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
            matrix_results: Iterable[MatrixCell | dict] | None = None, *, run: PytestRun | None = None,
            causes: Iterable[str] = ()) -> list[Advice]:
     causes = set(causes)
-    """Which of the suite's fixtures and settings break on the next pytest-asyncio / SQLAlchemy / httpx line.
+    """Which of the suite's fixtures and settings break on the next pytest-asyncio / SQLAlchemy / httpx / redis line.
 
     ``path``: the suite (a directory, or one conftest.py). ``config``: the recorder's ``config`` event of a
     recorded run (``PytestRun.config``: asyncio_mode, default loop scopes, versions), or None. ``installed_versions``:
@@ -118,7 +119,8 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
     else:
         uses_pytest_asyncio = meant or not by_kind.get("uses_anyio")
     if not uses_pytest_asyncio:
-        by_kind = {k: v for k, v in by_kind.items() if k in ("expire_on_commit", "asyncclient_app")}
+        by_kind = {k: v for k, v in by_kind.items() if k in ("expire_on_commit", "asyncclient_app", "warnings_error")
+                   or k.startswith("redis_")}
     handled = {str(e.get("fixture")) for e in (run.events if run else []) if e.get("event") == "fixture"}
 
     def add(rule, package, spec, where, message, fix, scenario=None, variant="broken", cite_spec=None,
@@ -240,6 +242,8 @@ def advise(path: Path | str, config: dict | None, installed_versions: dict | Non
             "`AsyncClient(app=...)` was removed in httpx 0.28: `TypeError: ... unexpected keyword argument 'app'`",
             "`AsyncClient(transport=ASGITransport(app=app), base_url=\"http://test\")`, inside "
             "`asgi_lifespan.LifespanManager(app)` if the app sets state in its lifespan", extra=[])
+    # 10-13. redis-py's asyncio client: close() deprecated for aclose() (5.0.1), which older lines lack.
+    advice += _redis_advice(Path(path), by_kind, versions)
     if run is not None:
         _true_to_the_run(advice, run, causes)
     advice.sort(key=lambda a: _SEVERITY_ORDER.get(a.severity, 9))
@@ -278,6 +282,80 @@ def _greenlet_advice(root: Path, versions: dict, seen_sa: list[str]) -> list[Adv
         severity, line = "breaks-on-upgrade", "sqlalchemy 2.1.0"
     return [Advice("sqlalchemy-asyncio-extra", severity, "sqlalchemy", line, [d.where for d in admits], message,
                    "depend on `sqlalchemy[asyncio]` (or declare greenlet explicitly)")]
+
+
+def _redis_advice(root: Path, by_kind: dict[str, list[Pattern]], versions: dict) -> list[Advice]:
+    """redis-py's asyncio client, measured against a real Redis on 4.2.0, 4.6.0, 5.0.0, 5.0.1, 5.0.2, 5.3.1, 6.4.0,
+    7.4.1, 8.0.1 and 8.1.0: ``close()`` and ``auto_close_connection_pool=`` warn from 5.0.1; ``aclose()``,
+    ``ConnectionPool.aclose()`` and ``Redis.from_pool()`` are AttributeErrors before 5.0.1; before 5.0.0 ``close()``
+    leaves a ``from_url`` client's pool connected. ``connection_pool.disconnect()`` is the same on every line. No
+    catalogue entry covers these, so they cite no cells. A DeprecationWarning fails a test only where the suite's
+    configuration makes it an error (else the advice is ``deprecated``); an upgrade only reaches the lines the
+    project's declared ``redis`` requirements admit."""
+    from packaging.specifiers import SpecifierSet
+
+    declared = [d for d in declared_requirements(root) if d.name == "redis" and str(d.requirement.specifier)]
+    admits = ",".join(str(d.requirement.specifier) for d in declared) or None
+    escalated = by_kind.get("warnings_error", [])  # DeprecationWarnings are errors; below, every warning is
+    every = [p for p in escalated if (p.detail.split(":") + ["", ""])[2].rsplit(".", 1)[-1] in ("", "Warning")]
+
+    def fails(filters: list[Pattern]) -> str:
+        return (f"an ERROR under this suite's `{filters[0].detail}` warning filter ({filters[0].where})" if filters
+                else "an ERROR in a run with `-W error` (or `filterwarnings = error`)")
+    installed = _version(versions.get("redis"))
+    found: list[Advice] = []
+
+    def warns(rule: str, where: list[Pattern], message: str, fix: str) -> None:
+        state = status("redis", versions, ">=5.0.1", [], admits)
+        if state:
+            level, line = state[0] if escalated else "deprecated", state[1]
+            line += " (the installed redis-py is not known here)" if installed is None else ""
+            found.append(Advice(rule, level, "redis", line, [p.where for p in where], message, fix))
+
+    # 10. close() is deprecated for aclose() from 5.0.1.
+    if closes := by_kind.get("redis_close"):
+        own_pool = " (a client given `connection_pool=` leaves that pool open either way: close the pool too)" if any(
+            p.detail == "Redis(connection_pool=)" for p in closes) else ""
+        warns("redis-close-deprecated", closes,
+              "`await client.close()` on a redis.asyncio client warns from redis-py 5.0.1 (`DeprecationWarning: Call "
+              f"to deprecated close. (Use aclose() instead)`), {fails(escalated)} at each teardown that calls it",
+              "`await client.aclose()` (redis-py >= 5.0.1: declare `redis>=5.0.1` in the same step), or "
+              f"`await client.connection_pool.disconnect()`, which warns on no line from 4.2 to 8.1{own_pool}")
+    # 11. before 5.0.0, close() leaves a from_url client's pool (and its connection) open.
+    leaks = [p for p in by_kind.get("redis_close", []) if p.detail == "from_url"]
+    if leaks and installed is not None and installed < _version("5.0.0"):
+        found.append(Advice(
+            "redis-from-url-close-leak", "broken-now" if every else "info", "redis",
+            f"redis {installed} (installed)", [p.where for p in leaks],
+            "on redis-py 4.x `close()` does not disconnect the pool of a client made by `from_url` (redis-py #2831): "
+            "every test leaves a connection open, collected later on another test's loop (`ResourceWarning: loop is "
+            f"closed` in a PytestUnraisableExceptionWarning), {fails(every)} wherever the collection lands "
+            "(the run exits 1 even when that is after the last test)",
+            "add `await client.connection_pool.disconnect()` (closes it on every line), or upgrade to redis>=5.0.1 "
+            "and use `await client.aclose()`"))
+    # 12. aclose(), ConnectionPool.aclose() and Redis.from_pool() arrived in 5.0.1.
+    if newer := by_kind.get("redis_aclose"):
+        calls = ", ".join(f"`{name}()`" for name in dict.fromkeys(p.detail for p in newer))
+        message = (f"{calls} arrived in redis-py 5.0.1: before it, `AttributeError: ... has no attribute` at each "
+                   "call (the teardown is an ERROR and the connection stays open)")
+        older = [v for v in LINES["redis"] if _version(v) < _version("5.0.1") and admits
+                 and SpecifierSet(admits).contains(v, prereleases=True)]
+        if installed is not None and installed < _version("5.0.1"):
+            found.append(Advice("redis-aclose-needs-5.0.1", "broken-now", "redis", f"redis {installed} (installed)",
+                                [p.where for p in newer], message, "upgrade to redis>=5.0.1 and declare it"))
+        elif older:
+            found.append(Advice("redis-aclose-needs-5.0.1", "info", "redis",
+                                f"redis {older[-1]} (admitted by {declared[0].where})", [p.where for p in newer],
+                                message, "declare `redis>=5.0.1`, the floor these calls need"))
+    # 13. auto_close_connection_pool= is deprecated from 5.0.1.
+    if auto := by_kind.get("redis_auto_close"):
+        warns("redis-auto-close-deprecated", auto,
+              "`auto_close_connection_pool=` warns from redis-py 5.0.1 (`DeprecationWarning: \"auto_close_connection_"
+              f"pool\" is deprecated`), {fails(escalated)}; on 4.x `from_url(..., auto_close_connection_pool=)` is "
+              "a TypeError",
+              "drop it (from 5.0.0 a `from_url` client closes its own pool); to own a pool, `Redis.from_pool(pool)` "
+              "(>= 5.0.1), or `Redis(connection_pool=pool)` and `await pool.disconnect()` yourself")
+    return found
 
 
 def _true_to_the_run(advice: list[Advice], run: PytestRun, causes: set[str]) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["IGNORED_DIRS", "INI_OPTIONS", "CONFIG_FILES", "Pattern", "suite_modules", "scan_python", "scan_config",
-           "scan_suite", "event_loop_overrides", "mentions", "warnings_escalated"]
+           "scan_suite", "event_loop_overrides", "mentions"]
 
 # Directories that hold someone else's code or build output, never the suite's own fixtures.
 IGNORED_DIRS = frozenset({".git", ".venv", "venv", "env", "node_modules", "__pycache__", ".tox", ".nox",
@@ -266,8 +266,8 @@ def _scan_python_text(text: str, rel: str) -> list[Pattern]:
 
 # -- configuration files ----------------------------------------------------------------------------------
 def scan_config(path: Path, rel: str) -> list[Pattern]:
-    """The pytest-asyncio options set in one configuration file (requirements are read as requirements, by
-    :mod:`kit.diagnose.requirements`)."""
+    """The pytest-asyncio options set in one configuration file, and whether it makes a DeprecationWarning an
+    error (requirements are read as requirements, by :mod:`kit.diagnose.requirements`)."""
     text = path.read_text(errors="replace")
     options: dict[str, str] = {}
     if path.name == "pyproject.toml":
@@ -278,7 +278,10 @@ def scan_config(path: Path, rel: str) -> list[Pattern]:
         section = data.get("tool", {}).get("pytest", {})
         section = {**section.get("ini_options", {}), **{k: v for k, v in section.items() if k != "ini_options"}}
         options = {k: str(v) for k, v in section.items() if k in INI_OPTIONS}
-        return _ini_patterns(options, text, rel)
+        filters, addopts = section.get("filterwarnings", []), section.get("addopts", "")
+        return _ini_patterns(options, text, rel) + _warning_patterns(
+            [filters] if isinstance(filters, str) else [str(f) for f in filters],
+            addopts if isinstance(addopts, str) else " ".join(map(str, addopts)), text, rel)
     if not path.name.endswith((".ini", ".cfg")):
         return []
     parser = configparser.ConfigParser(interpolation=None, strict=False)
@@ -287,9 +290,11 @@ def scan_config(path: Path, rel: str) -> list[Pattern]:
     except configparser.Error:
         return []
     section = "tool:pytest" if path.name == "setup.cfg" else "pytest"
-    if parser.has_section(section):
-        options = {k: v for k, v in parser[section].items() if k in INI_OPTIONS}
-    return _ini_patterns(options, text, rel)
+    if not parser.has_section(section):
+        return []
+    options = {k: v for k, v in parser[section].items() if k in INI_OPTIONS}
+    return _ini_patterns(options, text, rel) + _warning_patterns(
+        parser[section].get("filterwarnings", "").splitlines(), parser[section].get("addopts", ""), text, rel)
 
 
 def _ini_patterns(options: dict[str, str], text: str, rel: str) -> list[Pattern]:
@@ -298,6 +303,26 @@ def _ini_patterns(options: dict[str, str], text: str, rel: str) -> list[Pattern]
         line = next((n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(name)), 1)
         patterns.append(Pattern("ini_option", rel, line, name, value.strip()))
     return patterns
+
+
+def _warning_patterns(filters: list[str], addopts: str, text: str, rel: str) -> list[Pattern]:
+    """A ``warnings_error`` pattern when the configuration makes every DeprecationWarning an error: pytest applies
+    ``filterwarnings`` in order, then ``addopts``' ``-W`` options, and the last filter that matches wins. Filters
+    limited to a message or a module are left out: which warnings they catch is not known here."""
+    entries = [(f.strip(), "filterwarnings") for f in filters if f.strip()]
+    entries += [(w.strip("'\""), "addopts") for w in
+                re.findall(r"(?:^|\s)(?:-W\s*=?\s*|--pythonwarnings[=\s]+)(\S+)", addopts)]
+    verdict: tuple[str, str] | None = None
+    for entry, option in entries:
+        action, message, category, module = (entry.split(":") + ["", "", "", ""])[:4]
+        if message.strip() or module.strip() or \
+                category.strip().rsplit(".", 1)[-1] not in ("", "Warning", "DeprecationWarning"):
+            continue
+        verdict = (entry, option) if action.strip() == "error" else None
+    if verdict is None:
+        return []
+    line = next((n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(verdict[1])), 1)
+    return [Pattern("warnings_error", rel, line, verdict[1], verdict[0])]
 
 
 # -- the suite --------------------------------------------------------------------------------------------

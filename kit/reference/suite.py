@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from kit.common.html import card, table
 from kit.common.masking import mask_text, register_secret
 from kit.common.text import one_line, short_type
+from kit.recorder import events as recorded
 from kit.reference import STAGE_FILES, STAGES_DIR, assemble_stage, stage_config, stage_names
 from kit.run.progress import Progress
 from kit.run.runner import CaseResult, run_pytest
@@ -134,6 +135,7 @@ class StageTest:
     loops: dict = field(default_factory=dict)
     fixture_loops: dict = field(default_factory=dict)
     cause: str | None = None           # the first cause (or context) of the error, when it has one
+    cross_loop: str | None = None      # a connection it used on another loop: "redis, opened on L15 in test_x"
 
 
 @dataclass
@@ -158,8 +160,9 @@ class StageResult:
             "passed": self.passed, "failed": self.failed, "errors": self.errors,
             "duration_s": self.duration_s, "missing": self.missing,
             "tests": [{"nodeid": t.nodeid, "suite": t.suite, "outcome": t.outcome, "error_type": t.error_type,
-                       "message": t.message, "cause": t.cause, "duration_s": t.duration_s, "phase": t.phase,
-                       "expected": t.expected, "as_expected": t.as_expected} for t in self.tests],
+                       "message": t.message, "cause": t.cause, "cross_loop": t.cross_loop,
+                       "duration_s": t.duration_s, "phase": t.phase, "expected": t.expected,
+                       "as_expected": t.as_expected} for t in self.tests],
         }
 
     def _repr_html_(self) -> str:
@@ -171,8 +174,19 @@ class StageResult:
                     table(("test", "suite", "outcome", "phase", "error", "message", "as the report says"), rows))
 
 
-def _compare(stage: Stage, cases: list[CaseResult]) -> tuple[list[StageTest], list[str]]:
-    tests = []
+def _cross_loop_connections(run_events: list[dict]) -> dict[str, str]:
+    """Per test, the first connection it used on a loop other than the one that opened it (recorder evidence)."""
+    found: dict[str, str] = {}
+    for event in run_events:
+        if event.get("event") == recorded.OBJECT and event.get("action") == recorded.CROSS_LOOP_OBJECT:
+            opener = (event.get("opened_nodeid") or "").split("::")[-1]
+            found.setdefault(event.get("nodeid") or "", f"{event.get('library') or '?'}, opened on "
+                             f"{event.get('opened_on') or '?'} " + (f"in {opener}" if opener else "outside any test"))
+    return found
+
+
+def _compare(stage: Stage, cases: list[CaseResult], run_events: list[dict]) -> tuple[list[StageTest], list[str]]:
+    tests, cross_loop = [], _cross_loop_connections(run_events)
     for case in cases:
         expectation = stage.expectation(case.nodeid)
         problems = expectation.mismatches(case) if expectation else ["stages.toml has no expectation for it"]
@@ -180,7 +194,7 @@ def _compare(stage: Stage, cases: list[CaseResult]) -> tuple[list[StageTest], li
             case.nodeid, suite_of(case.nodeid), case.outcome, case.error_type, mask_text(case.message),
             round(case.duration_s, 4), case.phase, expectation.describe() if expectation else None,
             not problems, "; ".join(problems) or None, case.loops, case.fixture_loops,
-            mask_text(case.chain[0].get("message")) if case.chain else None,
+            mask_text(case.chain[0].get("message")) if case.chain else None, cross_loop.get(case.nodeid),
         ))
     ran = {case.nodeid.split("/")[-1] for case in cases}
     missing = sorted(key for key in stage.expected if key != "*" and key not in ran)
@@ -215,7 +229,7 @@ def run_stage(name: str, target, *, timeout: float = DEFAULT_TIMEOUT, record: bo
             scratch_database(target, f"stage_{name}") as database, _services(stage) as env:
         project = assemble_stage(name, Path(directory))
         run = run_pytest(project, database.url, timeout=timeout, warm=True, env=env)
-    tests, missing = _compare(stage, run.cases)
+    tests, missing = _compare(stage, run.cases, run.events)
     as_expected = run.outcome != "timeout" and bool(tests) and not missing and all(t.as_expected for t in tests)
     result = StageResult(
         stage.name, stage.step, run.outcome, run.count("passed"), run.count("failed"),

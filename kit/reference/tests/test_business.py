@@ -1,7 +1,8 @@
 """Businesses and offers. Offer lists are cached in Redis (``mock_redis`` in tests).
 
 Fixtures (from the stage's conftest.py): ``client``, ``auth_headers``, ``business`` (one business of the
-``user``, with one offer), ``other_auth_headers`` (a second user), ``mock_redis`` (an in-memory Redis).
+``user``, with one offer), ``other_auth_headers`` (a second user), ``mock_redis`` (an in-memory Redis; from
+stage ``real-deps`` on, the real Redis the app talks to, seen through the same ``store`` mapping).
 """
 
 import json

@@ -1,7 +1,8 @@
 """Coaching sessions, planned by the external Orchestrator (``mock_orchestrator``), rate limited in Redis.
 
 Fixtures (from the stage's conftest.py): ``client``, ``user``, ``auth_headers``, ``other_auth_headers``,
-``coaching_session`` (one session of the ``user`` with two goals), ``mock_orchestrator``, ``mock_redis``.
+``coaching_session`` (one session of the ``user`` with two goals), ``mock_orchestrator``, ``mock_redis`` (from
+stage ``real-deps`` on, the real Redis behind the mock's ``store`` mapping).
 """
 
 

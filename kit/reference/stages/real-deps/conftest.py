@@ -69,7 +69,7 @@ async def db_session(db_sessionmaker):
         yield session
 
 
-# --- external services: the Orchestrator (HTTP), still mocked; Redis, the real one ----------------
+# --- external services: the Orchestrator (HTTP), still mocked; Redis, the real one -------------------
 
 class FakeOrchestrator:
     """Answers the Orchestrator's HTTP API through ``httpx.MockTransport``; records what was asked."""
