@@ -264,15 +264,15 @@ def build_parser() -> argparse.ArgumentParser:
     sc_run.add_argument("--json", metavar="FILE", help="write the results as a JSON list ('-': stdout, JSON only)")
     sc.set_defaults(func=cmd_scenarios)
 
-    st = command("stage", "steps 2.2-4.3: the reference API's suite in stages",
+    st = command("stage", "steps 2.2-4.5: the reference API's suite in stages",
                  "kit stage list", "kit stage run simplified --json -", "kit stage diff simplified stabilised")
     st_sub = st.add_subparsers(dest="action", required=True, metavar="ACTION")
     st_list = st_sub.add_parser("list", help="the stages, in the order of the investigation")
     st_list.add_argument("--json", action="store_true", help="print the stages as JSON")
     st_run = with_target(st_sub.add_parser("run", help="run the suite at one stage in a fresh database; exit 0 "
                                                        "when it behaved as the report says"))
-    st_run.add_argument("stage", metavar="STAGE", help="original, simplified, stabilised, auth or full "
-                                                        "(`kit stage list`)")
+    st_run.add_argument("stage", metavar="STAGE", help="original, simplified, stabilised, auth, full, real-deps or "
+                                                        "real-deps-fixed (`kit stage list`)")
     st_run.add_argument("--timeout", type=float, default=120, help="seconds (default 120)")
     st_run.add_argument("--json", metavar="FILE", help="write the per-test results ('-': stdout, JSON only)")
     st_diff = st_sub.add_parser("diff", help="the conftest diff between two stages")

@@ -27,7 +27,8 @@ def results(target):
     from kit.catalogue.reproduce import run_scenarios
 
     ran = run_scenarios(None, target, jobs=2, progress=lambda *a: None)
-    return {(r.scenario, r.variant): r for r in ran}
+    return {(r.scenario, r.variant, r.driver): r for r in ran} | {(r.scenario, r.variant): r for r in ran
+                                                                   if r.driver == "asyncpg"}
 
 
 def test_every_required_entry_exists_with_complete_metadata():
@@ -45,6 +46,29 @@ def test_broken_variant_shows_its_symptom(results, entry):
     assert result.reproduced, (result.outcome, result.first_error_type, result.first_error_message)
     if next(s for s in catalogue() if s.id == entry).symptom.phase != "log":  # logged-only symptoms pass
         assert result.outcome in ("failed", "error", "timeout")
+
+
+PSYCOPG = [s.id for s in catalogue() if "psycopg" in s.supported_drivers]
+
+
+@pytest.mark.parametrize("entry", PSYCOPG)
+def test_each_database_entry_does_on_psycopg_what_it_declares(results, entry):
+    """Both drivers by default; psycopg's async connection is not bound to a loop, so a loop entry may pass there."""
+    scenario = next(s for s in catalogue() if s.id == entry)
+    broken, fixed = results[(entry, "broken", "psycopg")], results[(entry, "fixed", "psycopg")]
+    assert broken.reproduced, (scenario.broken_on("psycopg")[0], broken.outcome, broken.first_error_type,
+                               broken.first_error_message)
+    assert (broken.outcome == "passed") == (scenario.broken_on("psycopg")[0] == "passes"), broken.outcome
+    assert fixed.reproduced and fixed.outcome == "passed", (fixed.first_error_type, fixed.first_error_message)
+
+
+def test_the_driver_is_chosen_and_entries_without_it_are_refused(target, run_kit, tmp_path):
+    result = run_kit("scenarios", "run", "module-engine-per-test-loop", "--driver", "psycopg", "--variant", "broken",
+                     "--json", str(tmp_path / "r.json"))
+    ran = json.loads((tmp_path / "r.json").read_text())
+    assert result.code == 0 and [(r["driver"], r["outcome"]) for r in ran] == [("psycopg", "passed")], result.all
+    refused = run_kit("scenarios", "run", "terminated-connection", "--driver", "psycopg")
+    assert refused.code == 2 and "runs on psycopg" in refused.all and "Traceback" not in refused.all
 
 
 @pytest.mark.parametrize("entry", ENTRIES)

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from kit.common.html import card, table
 from kit.common.masking import mask_text, register_secret
@@ -211,7 +211,9 @@ def _services(stage: Stage) -> Iterator[dict[str, str]]:
     from kit.db.redis_target import scratch_redis
 
     with scratch_redis() as url:
-        register_secret(urlsplit(url).password)  # a message that quoted it would show ***
+        password = urlsplit(url).password
+        for secret in (password, unquote(password or "")):  # a message that quoted it shows ***
+            register_secret(secret)
         yield {"REDIS_URL": url}
 
 
