@@ -109,10 +109,12 @@ def test_cli_contract_for_one_entry(target, run_kit, tmp_path):
     result = run_kit("scenarios", "run", "module-engine-per-test-loop", "--variant", "both", "--json", str(out))
     assert result.code == 0, result.all
     rows = json.loads(out.read_text())
-    assert [(r["scenario"], r["variant"]) for r in rows] == [("module-engine-per-test-loop", "broken"),
-                                                             ("module-engine-per-test-loop", "fixed")]
+    # both drivers by default: the entry declares what it does on psycopg (its broken variant passes there)
+    assert [(r["scenario"], r["variant"], r["driver"]) for r in rows] == [
+        ("module-engine-per-test-loop", "broken", "asyncpg"), ("module-engine-per-test-loop", "fixed", "asyncpg"),
+        ("module-engine-per-test-loop", "broken", "psycopg"), ("module-engine-per-test-loop", "fixed", "psycopg")]
     keys = {"scenario", "variant", "outcome", "reproduced", "tests_passed", "tests_failed", "tests_errored",
-            "first_error_type", "first_error_message", "duration_s", "versions"}
+            "first_error_type", "first_error_message", "duration_s", "versions", "driver"}
     assert all(keys <= set(r) and r["reproduced"] for r in rows)
     assert rows[0]["first_error_type"] == "RuntimeError" and "different loop" in rows[0]["first_error_message"]
     assert rows[0]["versions"]["pytest-asyncio"] and rows[0]["versions"]["postgresql"].startswith("PostgreSQL")
