@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from kit.cli_fix import add_fix_command
 from kit.cli_servers import add_server_commands
 from kit.errors import KitError
 
@@ -298,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("--json", metavar="FILE", help="write the findings as JSON ('-': stdout, JSON only)")
     dg.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with the loop timeline")
     dg.set_defaults(func=cmd_diagnose)
+    add_fix_command(command, with_target, _PytestArgsParser)
 
     mx = with_target(command(
         "matrix", "the catalogue under several pytest-asyncio x SQLAlchemy versions (cached environments)",

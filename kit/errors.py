@@ -77,3 +77,11 @@ class RedisError(KitError):
 
 
 __all__ += ["RedisError"]
+
+
+class FixError(KitError):
+    """`kit fix --apply` could not write its patch safely (a file changed meanwhile), or `--patch` could not be
+    written."""
+
+
+__all__ += ["FixError"]

@@ -32,6 +32,9 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
     reason = "..."                                     # why, for the matrix and the upgrade advisor
     cliff = true                                       # a headline cliff: in `kit matrix`'s default set
     (each list is OR-ed; one item may AND several packages: "pytest-asyncio>=1.0 and sqlalchemy<2.1")
+    [repair]                   # optional: `kit fix` has no mechanical repair for this cause (a design change)
+    mechanical = false
+    reason = "..."             #   why, as `kit fix` reports it under "unfixed"
     services = ["redis"]       # optional: the run gets REDIS_URL, a scratch Redis database flushed afterwards
     [drivers.psycopg]          # optional: the entry also runs on SQLAlchemy's psycopg 3 driver (asyncpg is implied)
     broken = "symptom"         #   "symptom" (as [symptom], or `symptom` below), "passes", "differs" (fails otherwise)
@@ -81,6 +84,7 @@ class Scenario:
     fixes: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [fixes] table
     services: tuple[str, ...] = ()
     drivers: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [drivers] table
+    repair: dict = field(default_factory=dict, repr=False, hash=False, compare=False)  # the [repair] table
 
     @property
     def supported_drivers(self) -> tuple[str, ...]:
@@ -128,7 +132,7 @@ def _load(directory: Path) -> Scenario:
         references=tuple(meta.get("references", ())),
         secondary=tuple(Symptom(**s) for s in meta.get("secondary", ())), timeout=meta.get("timeout"),
         path=directory, versions=meta.get("versions", {}), fixes=meta.get("fixes", {}),
-        services=tuple(meta.get("services", ())), drivers=drivers,
+        services=tuple(meta.get("services", ())), drivers=drivers, repair=meta.get("repair", {}),
     )
 
 

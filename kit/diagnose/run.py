@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kit.common.text import one_line
 from kit.common.versions import collect_versions, run_versions
@@ -22,7 +23,11 @@ from kit.diagnose.model import Diagnosis
 from kit.errors import DiagnoseError
 from kit.run.runner import PytestRun
 
-__all__ = ["DEFAULT_TIMEOUT", "check_suite_path", "diagnose", "run_diagnosis", "example_suite"]
+if TYPE_CHECKING:
+    from kit.db.target import Target
+
+__all__ = ["DEFAULT_TIMEOUT", "check_suite_path", "checked_target", "diagnose", "diagnose_as_kit_does", "run_diagnosis",
+           "example_suite"]
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -91,20 +96,37 @@ def _advice(project: Path, run: PytestRun, causes: set[str]) -> list[Advice]:
 def run_diagnosis(path: Path, url: str | None = None, *, args: tuple[str, ...] | list[str] = (),
                   timeout: float = DEFAULT_TIMEOUT, allow_any_database: bool = False,
                   driver: str | None = None) -> Diagnosis:
-    """The CLI's and notebook's entry point: pick the database the way ``kit diagnose`` documents it.
+    """The CLI's and notebook's entry point: pick the database the way ``kit diagnose`` documents it
+    (:func:`diagnose_as_kit_does`), run, and append the result to the records store."""
+    project = check_suite_path(path)
+    target = checked_target(url, allow_any_database)
+    diagnosis = diagnose_as_kit_does(project, target, url, args=args, timeout=timeout, driver=driver)
+    _record(diagnosis, target.kind)
+    return diagnosis
+
+
+def checked_target(url: str | None, allow_any_database: bool = False) -> Target:
+    """The server a diagnosis may use, checked first: a wrong password is one paragraph before any suite runs,
+    whichever way the URL arrived."""
+    from kit.db.target import check_reachable, resolve_target
+
+    target = resolve_target(url, allow_any_database=allow_any_database)
+    check_reachable(target)
+    return target
+
+
+def diagnose_as_kit_does(project: Path, target: Target, url: str | None, *, args: tuple[str, ...] | list[str] = (),
+                         timeout: float = DEFAULT_TIMEOUT, driver: str | None = None) -> Diagnosis:
+    """One diagnosed run with ``kit diagnose``'s database rules (``kit fix`` reruns through here too).
 
     The user's ``DATABASE_URL`` (not one a kit notebook exported for its own cells), when set and no ``url``
     is given: used as is, nothing created. ``url`` or the embedded server: a fresh scratch database on that
     server, exported as ``DATABASE_URL`` for the run, dropped afterwards, on the driver the suite is written for
     (``driver``, else the one ``url`` names, else the suite's own: :func:`kit.diagnose.driver.suite_driver`).
-    Either way the server is checked first: a wrong password is one paragraph before the suite runs, whichever
-    way the URL arrived.
+    A suite that uses Redis gets a scratch Redis database unless ``REDIS_URL`` is set.
     """
-    from kit.db.target import check_reachable, reachable, resolve_target, scratch_database, user_database_url
+    from kit.db.target import reachable, scratch_database, user_database_url
 
-    project = check_suite_path(path)
-    target = resolve_target(url, allow_any_database=allow_any_database)
-    check_reachable(target)
     users = user_database_url()
     with _redis_for(project) as (env, redis_line):
         if url is None and users:
@@ -123,8 +145,7 @@ def run_diagnosis(path: Path, url: str | None = None, *, args: tuple[str, ...] |
         diagnosis.database_gone = (
             f"The database went away during the run ({target.masked} stopped answering): the failures after "
             "that point are its fallout, not findings about your suite. Check the server (`kit db status`, or "
-            "your docker test-db) and run `kit diagnose` again.")
-    _record(diagnosis, target.kind)
+            "your docker test-db) and run the command again.")
     return diagnosis
 
 

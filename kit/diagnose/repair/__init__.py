@@ -1,0 +1,1 @@
+"""kit fix: mechanical repairs of a suite, proved by rerunning it."""

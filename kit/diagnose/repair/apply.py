@@ -1,0 +1,81 @@
+"""``kit fix --apply``: the repaired files written into the user's suite, losing nothing.
+
+Three promises. Nothing is written unless every file the patch touches still has the text it had when the run
+started (the user may have edited meanwhile). Before the first write, every original is copied under kit's state
+directory with the patch beside it, and the command that restores them is printed. Each file is replaced
+atomically (written beside it, flushed, renamed over it), so a run killed at any moment leaves every file wholly
+old or wholly new.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from kit.common.paths import state_dir
+from kit.errors import FixError
+
+__all__ = ["apply_changes", "BARRIER_ENV"]
+
+# Tests only: a file path; before each file after the first, kit writes the file's name there and waits until the
+# test removes it, so a test can kill the process between two files (no sleep, no race).
+BARRIER_ENV = "KIT_FIX_APPLY_BARRIER"
+
+
+def _current(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
+
+
+def apply_changes(suite: Path, originals: dict[str, str | None], changed: dict[str, str | None], patch: str) -> Path:
+    """Write ``changed`` (file -> new text, None: remove) into ``suite``; returns the backup directory."""
+    moved = [rel for rel in sorted(changed) if _current(suite / rel) != originals.get(rel)]
+    if moved:
+        raise FixError(f"{', '.join(moved[:3])} changed in {suite} while kit fix ran, so nothing was written (kit "
+                       "applies its patch only to the files it repaired a copy of). Run `kit fix` again, or apply the "
+                       "patch yourself with --patch FILE and `git apply FILE`.")
+    backup = state_dir() / "fix-backups" / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    for rel in changed:
+        original = suite / rel
+        if original.is_file():
+            (backup / "files" / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(original, backup / "files" / rel)
+    backup.mkdir(parents=True, exist_ok=True)
+    (backup / "fix.patch").write_text(patch)
+    (backup / "suite.txt").write_text(f"{suite}\n")
+    barrier = os.environ.get(BARRIER_ENV)
+    for index, rel in enumerate(sorted(changed)):
+        if barrier and index:
+            _wait_at(Path(barrier), rel)
+        _replace(suite / rel, changed[rel])
+    return backup
+
+
+def _replace(path: Path, text: str | None) -> None:
+    if text is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kit-fix", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _wait_at(barrier: Path, rel: str) -> None:
+    barrier.write_text(rel)
+    deadline = time.monotonic() + 60
+    while barrier.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
