@@ -11,6 +11,7 @@ design change declare it in their ``[repair]`` table and are listed as unfixed w
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from kit.catalogue.scenario import get_scenario
 from kit.diagnose.evidence import runner_context
 from kit.diagnose.model import UNKNOWN, Diagnosis, Finding
 from kit.diagnose.repair import cfgedit, pyedit
+from kit.diagnose.repair.lifespan import wrap_in_lifespan_manager
 from kit.diagnose.scan import IGNORED_DIRS
 from kit.errors import ScenarioError
 
@@ -49,6 +51,11 @@ class Repair:
     alternatives: str = ""
 
 
+def _is_test_file(rel: str) -> bool:
+    name = Path(rel).name
+    return name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py")
+
+
 class _Suite:
     """The copy being repaired: its Python files (outside virtualenvs and caches), read on demand."""
 
@@ -57,16 +64,33 @@ class _Suite:
         self._texts: dict[str, str] = {}
 
     def python_files(self, tests_only: bool = False) -> list[str]:
-        found = []
+        """The suite's Python files; ``tests_only``: its tests and conftests, the modules that import pytest
+        (fixture plugins) and the modules conftests import (test helpers such as a session factory)."""
+        every = []
         for path in sorted(self.root.rglob("*.py")):
             rel = path.relative_to(self.root)
-            if IGNORED_DIRS.intersection(rel.parts[:-1]):
+            if not IGNORED_DIRS.intersection(rel.parts[:-1]):
+                every.append(rel.as_posix())
+        if not tests_only:
+            return every
+        tests = [rel for rel in every if _is_test_file(rel) or "pytest" in (self.text(rel) or "")]
+        helpers = self._imported_by([rel for rel in tests if rel.endswith("conftest.py")])
+        return [rel for rel in every if rel in tests or Path(rel).with_suffix("").as_posix().replace("/", ".")
+                in helpers or Path(rel).stem in helpers]
+
+    def _imported_by(self, files: list[str]) -> set[str]:
+        names: set[str] = set()
+        for rel in files:
+            try:
+                tree = ast.parse(self.text(rel) or "")
+            except SyntaxError:
                 continue
-            name = rel.name
-            if tests_only and not (name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py")):
-                continue
-            found.append(rel.as_posix())
-        return found
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module)
+                elif isinstance(node, ast.Import):
+                    names.update(alias.name for alias in node.names)
+        return names
 
     def text(self, rel: str) -> str | None:
         if rel not in self._texts:
@@ -320,14 +344,20 @@ def _strict(ctx: _Context) -> Outcome:
 
 
 def _transport(ctx: _Context) -> Outcome:
-    if "unexpected keyword argument 'app'" not in (ctx.finding.message or ""):
-        return ("the app's lifespan state is missing: ASGITransport does not run the lifespan, and wrapping the "
-                "client in asgi_lifespan.LifespanManager changes how the fixture is built, which kit leaves to you")
-    changes = ctx.suite.edit_each(ctx.suite.python_files(tests_only=True), pyedit.rewrite_asyncclient_app)
+    files = ctx.suite.python_files(tests_only=True)
+    if "unexpected keyword argument 'app'" in (ctx.finding.message or ""):
+        changes = ctx.suite.edit_each(files, pyedit.rewrite_asyncclient_app)
+        if not changes:
+            return "no AsyncClient(app=...) call was found in the tests"
+        return Repair(ctx.finding.cause, changes, why="httpx 0.28 removed AsyncClient(app=); ASGITransport is its "
+                      "replacement", alternatives="pin httpx<0.28")
+    changes = ctx.suite.edit_each(files, wrap_in_lifespan_manager)
     if not changes:
-        return "no AsyncClient(app=...) call was found in the tests"
-    return Repair(ctx.finding.cause, changes, why="httpx 0.28 removed AsyncClient(app=); ASGITransport is its "
-                  "replacement", alternatives="pin httpx<0.28")
+        return ("the app's lifespan state is missing, and no `async with AsyncClient(transport=ASGITransport(...))` "
+                "was found to run the lifespan around: wrap the client in asgi_lifespan.LifespanManager")
+    return Repair(ctx.finding.cause, changes, why="ASGITransport sends requests only; LifespanManager runs the app's "
+                  "startup and shutdown around the client, on the test's loop",
+                  alternatives="set the state the lifespan would set in the fixture")
 
 
 MECHANICAL: dict[str, Callable[[_Context], Outcome]] = {
