@@ -74,7 +74,8 @@ def test_server_killed_mid_scenarios_run(own_kit, tmp_path):
     server = EmbeddedServer(Path(own_kit["KIT_STATE_DIR"]))
     server.start()
     out = tmp_path / "out.json"
-    kit = _spawn("scenarios", "run", *FAST, "--variant", "broken", "--json", str(out), env=own_kit)
+    kit = _spawn("scenarios", "run", *FAST, "--variant", "broken", "--driver", "asyncpg", "--json", str(out),
+                 env=own_kit)
     _wait_for_records(own_kit, "scenario", 1)
     os.kill(server.status().pid, signal.SIGKILL)
     stdout, stderr = kit.communicate(timeout=180)

@@ -252,13 +252,12 @@ class Evidence:
 
     def object_event(self, case: CaseResult, libraries: frozenset[str] | None = None,
                      exclude: frozenset[str] = frozenset()) -> dict | None:
-        """The asyncio connection the recorder saw on a loop other than its own during ``case`` (else in the
-        latest test before it), of one of ``libraries`` (any, when None) and none of ``exclude``."""
-        order = self.order
-        here = order.get(case.nodeid, -1)
-        seen = [e for e in self.objects if order.get(e.get("nodeid"), len(order)) <= here
-                and (libraries is None or e.get("library") in libraries) and e.get("library") not in exclude]
-        return next((e for e in seen if e.get("nodeid") == case.nodeid), seen[-1] if seen else None)
+        """The asyncio connection the recorder saw on a loop other than its own during ``case`` itself, of one of
+        ``libraries`` (any, when None) and none of ``exclude``. Only the case's own: an earlier test's redis
+        connection says nothing about this test's database failure."""
+        return next((e for e in self.objects if e.get("nodeid") == case.nodeid
+                     and (libraries is None or e.get("library") in libraries)
+                     and e.get("library") not in exclude), None)
 
     def concurrency_lines(self, case: CaseResult) -> list[str]:
         """The recorder's sightings of one connection used by two tasks at once during ``case``."""
