@@ -21,6 +21,10 @@ def cmd_fix(args: argparse.Namespace) -> int:
     from kit.errors import FixError
 
     out = _human(args)
+    if args.rounds < 1:
+        print("kit: --rounds must be at least 1 (each round diagnoses, repairs and reruns the suite once).",
+              file=sys.stderr)
+        return 2
     result = fix_suite(Path(args.path), args.url, rounds=args.rounds, timeout=args.timeout, args=args.pytest_args,
                        driver=args.driver, allow_any_database=args.allow_any_database,
                        progress=lambda line: print(f"kit fix: {line}", file=sys.stderr, flush=True))
