@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from kit.catalogue.reproduce import VariantResult
     from kit.db.probe import ProbeResult
+    from kit.diagnose.repair.fix import FixResult
     from kit.reference.suite import StageResult
 
 __all__ = ["setup", "target", "records", "checks_table", "scenario_table", "loops_table", "stage_table",
@@ -166,3 +167,48 @@ def scratch_database(label: str) -> str:
     atexit.register(lambda: run_sync(drop_database(base, scratch)))
     export_own_database_url(scratch.url)
     return scratch.masked
+
+
+def fix_table(result: FixResult) -> pd.DataFrame:
+    """``kit fix``'s before and after: passed, failed and errors of the suite, and the tests it ran."""
+    import pandas as pd
+
+    rows = {"before": result.before, "after kit fix": result.after}
+    return pd.DataFrame([{"passed": c.passed, "failed": c.failed, "errors": c.errors,
+                          "tests": c.passed + c.failed + c.errors} for c in rows.values()], index=list(rows))
+
+
+_DIFF_COLOURS = {"+": "#1a7f37", "-": "#cf222e", "@": "#8250df"}
+
+
+def diff_view(diff: str):
+    """A unified diff (``kit fix``'s patch, ``kit stage diff``) as an escaped HTML ``<pre>``: added lines green,
+    removed lines red, hunk headers violet."""
+    import html
+
+    from IPython.display import HTML
+
+    if not diff.strip():
+        return HTML("<p>No change.</p>")
+    lines = []
+    for line in diff.splitlines():
+        colour = None if line.startswith(("+++", "---")) else _DIFF_COLOURS.get(line[:1])
+        lines.append(f"<span style='color:{colour}'>{html.escape(line)}</span>" if colour else html.escape(line))
+    return HTML("<pre style='font-size:.85em;line-height:1.35;overflow-x:auto'>" + "\n".join(lines) + "</pre>")
+
+
+def repaired_copy(result: FixResult, destination: str | Path) -> Path:
+    """A fresh copy of the suite ``result`` repaired, under ``destination``, with kit's repaired files written into
+    it: what ``kit fix --apply`` would leave, to run again. The suite itself is never written."""
+    from kit.diagnose.repair.workspace import Workspace
+
+    work = Workspace(Path(result.suite), Path(destination))
+    for rel, text in result.changed.items():
+        if text is None:
+            (work.root / rel).unlink(missing_ok=True)
+        else:
+            work.write(rel, text)
+    return work.root
+
+
+__all__ += ["fix_table", "diff_view", "repaired_copy"]

@@ -48,3 +48,27 @@ def test_the_notebook_runs(investigation: Investigation, name: str):
     code = [cell for cell in executed.cells if cell.cell_type == "code" and cell.source.strip()]
     assert code and all(cell.get("execution_count") for cell in code), f"{name}: not every code cell ran"
     assert not _errors(executed), _errors(executed)
+
+
+def test_notebook_09_shows_the_fix_its_patch_and_its_rounds(investigation: Investigation):
+    """The report of step 4 automated: kit fix's verdict on the `simplified` stage, its patch, what it left (the
+    removed user/token fixtures, named not touched), the team's own diff beside it, and a plot per fixed stage."""
+    name = "09_fix_your_suite"
+    assert re.search(r"\.\.\. ok \(", _line_of(investigation, name) or ""), investigation.result.all[-3000:]
+    page = (investigation.out / f"{name}.html").read_text()
+    assert "kit fix: simplified" in page and "after: 4 passed, 0 failed, 5 errors; 5 findings left" in page
+    assert "+asyncio_default_fixture_loop_scope = session" in page and "-def event_loop():" in page  # the patch
+    assert re.search(r"FixtureLookupError: fixture ('|&#39;)user('|&#39;) not found", page)          # what is left
+    assert "+++ stabilised/conftest.py" in page                                                       # the team's
+    assert "kit fix: original" in page and "after: 21 passed, 1 failed, 0 errors" in page
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', page)) >= 2                        # the rounds
+
+
+def test_notebook_09_is_thin_takes_a_suite_and_is_committed_without_outputs():
+    notebook = nbformat.read(REPO / "notebooks" / "09_fix_your_suite.ipynb", as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", []) and "SUITE = None" in code[0].source
+    assert all(not cell.outputs and cell.execution_count is None for cell in code)
+    assert all(len(cell.source.splitlines()) <= 15 for cell in code), "keep the logic in kit, not in the cells"
+    assert any("fix_suite(" in cell.source for cell in code) and any("fix_rounds_figure(" in cell.source
+                                                                       for cell in code)

@@ -177,3 +177,42 @@ def matrix_heatmap(cells: Sequence[Any], title: str | None = None) -> Figure:
 
 
 __all__ += ["matrix_heatmap"]
+
+
+FIX_COLOURS = {"passed": "#2da44e", "failed": "#cf222e", "errors": "#bc4c00"}
+
+
+def _round_label(number: int, this: Any) -> str:
+    kept, undone = len(this.edits), len(this.rolled_back)
+    return f"round {number}\n{kept} edit{'s' * (kept != 1)} kept" + (f", {undone} rolled back" if undone else "")
+
+
+def fix_rounds_figure(result: Any) -> Figure:
+    """``kit fix`` round by round: passed, failed and errors before any edit and after each round, stacked, with
+    passed/total above each bar; a round's label says how many edits it kept and how many repairs it rolled back.
+    ``result``: a ``kit.diagnose.repair.fix.FixResult`` (``before``, ``rounds``, ``green``, ``findings_left``)."""
+    import matplotlib.pyplot as plt
+
+    counts = [(result.before.passed, result.before.failed, result.before.errors)]
+    counts += [(r.passed, r.failed, r.errors) for r in result.rounds]
+    labels = ["before"] + [_round_label(n, r) for n, r in enumerate(result.rounds, 1)]
+    fig, ax = plt.subplots(figsize=(min(10, 3 + 1.7 * len(labels)), 3.4))
+    bottoms = [0] * len(counts)
+    for index, (outcome, colour) in enumerate(FIX_COLOURS.items()):
+        values = [c[index] for c in counts]
+        ax.bar(labels, values, bottom=bottoms, color=colour, label=outcome, width=0.55)
+        bottoms = [b + v for b, v in zip(bottoms, values)]
+    for x, (row, total) in enumerate(zip(counts, bottoms)):
+        ax.annotate(f"{row[0]}/{total} passed", (x, total), xytext=(0, 4), textcoords="offset points", ha="center",
+                    fontsize=8)
+    left = getattr(result, "findings_left", 0)
+    verdict = "green" if result.green else f"{left} finding{'s' * (left != 1)} left"
+    ax.set_title(f"kit fix on {str(result.suite).rstrip('/').rpartition('/')[2]}, round by round: {verdict}")
+    ax.set_ylabel("tests")
+    ax.set_ylim(0, max(bottoms + [1]) * 1.2)  # room for the passed/total labels
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["fix_rounds_figure"]

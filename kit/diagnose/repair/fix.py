@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kit.common.html import card, table
+from kit.common.text import one_line, short_type
 from kit.diagnose.model import UNKNOWN, Diagnosis
 from kit.diagnose.repair.plan import Repair, plan_repair
 from kit.diagnose.repair.workspace import Workspace
@@ -60,6 +61,7 @@ class Unfixed:
     nodeid: str
     cause: str
     reason: str
+    error: str = ""  # what the test showed (type: message), so the reader sees what was left
 
 
 @dataclass
@@ -76,6 +78,7 @@ class FixResult:
     changed: dict[str, str | None] = field(default_factory=dict, repr=False)
     findings_left: int = 0
     database: str = ""
+    target_kind: str | None = None
 
     def as_dict(self) -> dict:
         return {"suite": self.suite, "before": asdict(self.before), "after": asdict(self.after), "green": self.green,
@@ -83,12 +86,19 @@ class FixResult:
                 "patch": self.patch}
 
     def _repr_html_(self) -> str:
-        rows = [(i, e.file, e.line, e.cause, e.description) for i, r in enumerate(self.rounds, 1) for e in r.edits]
-        rows += [("unfixed", u.nodeid, "", u.cause, u.reason) for u in self.unfixed]
+        edits = [(i, f"{e.file}:{e.line}", e.cause, e.description) for i, r in enumerate(self.rounds, 1)
+                 for e in r.edits]
+        edits += [(i, ", ".join(b["files"]), b["cause"], b["reason"]) for i, r in enumerate(self.rounds, 1)
+                  for b in r.rolled_back]
+        body = table(("round", "where", "cause", "what changed, and why"), edits)
+        if self.alternatives:
+            body += table(("cause", "also possible"), [(c, a) for c, a in self.alternatives.items() if a])
+        if self.unfixed:
+            body += table(("left unfixed", "cause", "error", "why no edit"),
+                          [(u.nodeid, u.cause, u.error, u.reason) for u in self.unfixed])
         verdict = f"before: {self.before}; after: {self.after}; " + (
             "green" if self.green else f"{self.findings_left} findings left")
-        return card(f"kit fix: {Path(self.suite).name}", self.green, verdict,
-                    table(("round", "file", "line", "cause", "what changed / why not"), rows))
+        return card(f"kit fix: {Path(self.suite).name}", self.green, verdict, body)
 
 
 Progress = Callable[[str], None]
@@ -105,13 +115,16 @@ def fix_suite(path: Path, url: str | None = None, *, rounds: int = 3, timeout: f
     def run(label: str) -> Diagnosis:
         say(f"running the suite ({label}) ...")
         diagnosis = diagnose_as_kit_does(work.root, target, url, args=args, timeout=timeout, driver=driver)
-        say(f"  {Counts.of(diagnosis)}; {len(diagnosis.roots)} root finding(s)")
+        unknown = sum(f.cause == UNKNOWN for f in diagnosis.roots)
+        say(f"  {Counts.of(diagnosis)}; root causes: {len(diagnosis.roots) - unknown} kit knows"
+            + (f", {unknown} unknown (never edited)" if unknown else ""))
         return diagnosis
 
     with tempfile.TemporaryDirectory(prefix="kit-fix-") as scratch:
         work = Workspace(project, Path(scratch))
         current = first = run("before any edit")
-        result = FixResult(str(project), Counts.of(first), Counts.of(first), False, database=first.database)
+        result = FixResult(str(project), Counts.of(first), Counts.of(first), False, database=first.database,
+                           target_kind=target.kind)
         declined: dict[str, str] = {}  # cause -> why it got (or kept) no edit
         for number in range(1, max(1, rounds) + 1):
             causes = {f.cause: f for f in current.roots if f.cause not in declined}
@@ -140,7 +153,8 @@ def fix_suite(path: Path, url: str | None = None, *, rounds: int = 3, timeout: f
         result.green = not current.findings and not current.failed and not current.errors
         result.unfixed = [Unfixed(f.nodeid, f.cause, declined.get(f.cause)
                                   or ("kit makes no edit for a failure it cannot explain" if f.cause == UNKNOWN
-                                      else "the rounds ran out before it was repaired"))
+                                      else "the rounds ran out before it was repaired"),
+                                  one_line(f"{short_type(f.error_type)}: {f.message or ''}", 160))
                           for f in current.roots]
         result.originals = {rel: work.originals[rel] for rel in work.changed()}
         result.changed = work.changed()
@@ -158,8 +172,9 @@ def _try(repair: Repair, current: Diagnosis, work: Workspace, run: Callable[[str
     was_passing = {c.nodeid for c in current.run.cases if c.outcome == "passed"} if current.run else set()
     broke = [c.nodeid for c in (after.run.cases if after.run else []) if c.nodeid in was_passing
              and c.outcome != "passed"]
-    if not still and not broke:
-        this.edits += [Edit(c.file, c.line, repair.cause, f"{c.description}: {repair.why}") for c in repair.changes]
+    if not still and not broke:  # the why once per repair, on its first edit
+        this.edits += [Edit(c.file, c.line, repair.cause, f"{c.description}: {repair.why}" if i == 0 else c.description)
+                       for i, c in enumerate(repair.changes)]
         return after
     for rel, before in reversed(undo):
         work.undo(rel, before)
@@ -183,20 +198,22 @@ def render_fix(result: FixResult) -> str:
     lines.append(f"  after: {result.after}")
     for item in result.unfixed:
         lines.append(f"unfixed {item.nodeid}  {item.cause}: {item.reason}")
+        if item.error:
+            lines.append(f"        {item.error}")
     if result.patch:
         lines.append(f"patch: {len(result.patch.splitlines())} lines over {len(result.changed)} file(s)")
     lines.append("green" if result.green else f"{result.findings_left} findings left")
     return "\n".join(lines)
 
 
-def record_fix(result: FixResult, target_kind: str | None = None) -> None:
+def record_fix(result: FixResult) -> None:
     """Append the fix run to the records store: one record, its rounds, edits and outcomes in ``details``."""
     from kit.common.versions import collect_versions
     from kit.run.records import RunRecord, append_records, new_run_id
 
     append_records([RunRecord(
         "fix", result.suite, "passed" if result.green else "failed", variant=None, versions=collect_versions(),
-        target_kind=target_kind, run_id=new_run_id(),
+        target_kind=result.target_kind, run_id=new_run_id(),
         details={"before": asdict(result.before), "after": asdict(result.after), "green": result.green,
                  "rounds": [asdict(r) for r in result.rounds], "unfixed": [asdict(u) for u in result.unfixed],
                  "patch_lines": len(result.patch.splitlines())})])
