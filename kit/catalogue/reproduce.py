@@ -29,7 +29,7 @@ from kit.errors import RedisError, ScenarioError, TargetError
 from kit.run import cancel
 from kit.run.progress import Progress
 from kit.run.records import RunRecord, append_records, last_durations, new_run_id, test_record
-from kit.run.runner import PytestRun, overall_outcome, parse_events, run_pytest
+from kit.run.runner import PytestRun, overall_outcome, read_record, run_pytest
 
 __all__ = ["VariantResult", "run_variant", "run_scenarios", "chosen_drivers", "DATABASE_GONE"]
 
@@ -83,7 +83,7 @@ def _run_notebook_variant(scenario: Scenario, project: Path, database_url: str, 
     started = time.monotonic()
     error = execute_notebook(notebook, project, timeout,
                              env={**env, "DATABASE_URL": database_url, "KIT_RECORD_FILE": str(record)})
-    cases, events, config = parse_events(record.read_text().splitlines() if record.exists() else [])
+    cases, events, config = read_record(record)
     cell, cell_error = failed_cell(notebook)
     if cell_error:  # an error outside any test (e.g. in a plain cell) is still what the user saw
         events.append({"event": "log", "error_type": cell_error.split(":")[0], "message": cell_error,

@@ -4,9 +4,15 @@ This module is the one definition of that format: the recorder writes through :f
 reader (the runner's fold into per-test results, diagnose's evidence) goes through :func:`decode` and the
 names below. Standard library only: the recorder imports it inside users' and version environments.
 
+One stream per process: under pytest-xdist each worker writes ``FILE.gw0``, ``FILE.gw1``... beside the controller's
+``FILE`` (concurrent appends to one file could tear lines), and readers merge the streams
+(:mod:`kit.run.streams`), qualifying each worker's loop labels and object ids (``gw0:L1``).
+
 Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | teardown, or None outside them):
 
-``config``   the pytest-asyncio options in force and the run's package versions (``asyncio_mode``,
+``config``   ``format`` (:data:`FORMAT`, the version of this format), ``worker`` (pytest-xdist's ``gw0``..., None in the
+             process that runs the session) and ``xdist`` (the number of workers, in the controller of an xdist run);
+             the pytest-asyncio options in force and the run's package versions (``asyncio_mode``,
              ``asyncio_default_fixture_loop_scope``, ``asyncio_default_test_loop_scope``, ``python``, and
              each of :data:`kit.common.versions.PACKAGES`); a second one after collection adds ``runners``
              {"pytest-asyncio" | "anyio" | "sync": number of collected tests}. Readers merge them.
@@ -42,10 +48,12 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "OBJECT", "LOG", "WARNING", "END", "CONNECT",
-           "CROSS_LOOP_OBJECT", "CLOSED_AFTER_LOOP",
+__all__ = ["FORMAT", "CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "OBJECT", "LOG", "WARNING", "END",
+           "CONNECT", "CROSS_LOOP_OBJECT", "CLOSED_AFTER_LOOP",
            "CROSS_LOOP_CHECKOUT", "CROSS_LOOP_USE", "CONCURRENT_USE", "JOINED_ROLLBACK", "LEAKED_COMMIT",
            "POOL_CREATED", "POOL_ACTIONS", "EVIDENCE_KINDS", "encode", "decode"]
+
+FORMAT = 2  # 2: one stream per xdist worker, ``format``/``worker`` in config; 1 (no ``format``): kit before that
 
 CONFIG, START, TEST, REPORT, FIXTURE, POOL, LOG, WARNING, END = (
     "config", "start", "test", "report", "fixture", "pool", "log", "warning", "end")

@@ -28,7 +28,7 @@ import pytest
 from kit.recorder import hang, sqla, transports
 from kit.recorder.compat import observer
 from kit.recorder.config import asyncio_config, count_runners
-from kit.recorder.events import CONFIG, END, FIXTURE, REPORT, START, TEST, WARNING, encode
+from kit.recorder.events import CONFIG, END, FIXTURE, FORMAT, REPORT, START, TEST, WARNING, encode
 from kit.recorder.exceptions import collect_error_type, exception_chain, readable_message, type_name, user_frames
 from kit.recorder.logs import capture_error_logs
 from kit.recorder.loops import LoopTracker, patch_run_until_complete
@@ -43,6 +43,7 @@ class Recorder(LoopTracker):
     def __init__(self, config: pytest.Config, path: str) -> None:
         super().__init__()
         self.config = config
+        self.worker: str | None = worker_id(config)
         self.path = path
         # Buffered: one flush per test (when it starts, so a hang is attributed to it) instead of a write
         # per event; the dump handler and session end flush the rest.
@@ -86,7 +87,9 @@ class Recorder(LoopTracker):
 
     # -- pytest hooks ----------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.emit(CONFIG, **asyncio_config(self.config))
+        workers = getattr(self.config.option, "numprocesses", None) if self.worker is None else None
+        self.emit(CONFIG, format=FORMAT, worker=self.worker, **({"xdist": workers} if workers else {}),
+                  **asyncio_config(self.config))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Which plugin runs the collected tests (fixes differ between pytest-asyncio and AnyIO): counted once."""
@@ -208,6 +211,8 @@ def pytest_configure(config: pytest.Config) -> None:
         os.makedirs(".kit", exist_ok=True)
         path = os.path.join(".kit", "records.jsonl")
     register_database_secret()
+    if worker_id(config):  # one stream per xdist worker, beside the controller's (kit.run.streams merges them)
+        path = f"{path}.{worker_id(config)}"
     recorder = Recorder(config, path)
     recorder.install()
     recorder._restore.append(capture_error_logs(recorder))
@@ -215,6 +220,12 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[_OWNER] = str(os.getpid())
     recorder._restore.append(_release)
     config.pluginmanager.register(recorder, "kit-recorder")
+
+
+def worker_id(config: pytest.Config) -> str | None:
+    """pytest-xdist's id of this worker process (``gw0``...), None outside a worker (xdist is optional)."""
+    workerinput = getattr(config, "workerinput", None)
+    return workerinput.get("workerid") if isinstance(workerinput, dict) else None
 
 
 def _release() -> None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from kit.common.masking import mask_text
 from kit.recorder import events
 from kit.run import cancel, forkserver
 
-__all__ = ["CaseResult", "PytestRun", "run_pytest", "parse_events", "overall_outcome"]
+__all__ = ["CaseResult", "PytestRun", "run_pytest", "parse_events", "fold_events", "read_record", "overall_outcome"]
 
 PHASE_ORDER = ("collect", "setup", "call", "teardown")
 
@@ -62,21 +63,41 @@ class PytestRun:
         return next((c for c in self.cases if c.outcome in ("failed", "error")), None)
 
 
-def parse_events(lines: list[str]) -> tuple[list[CaseResult], list[dict], dict]:
+def parse_events(lines: Iterable[str]) -> tuple[list[CaseResult], list[dict], dict]:
     """Fold the recorder's events (:mod:`kit.recorder.events`) into per-test results, evidence and config."""
+    return fold_events(events.decode(lines))
+
+
+def read_record(path: Path) -> tuple[list[CaseResult], list[dict], dict]:
+    """A run's record file and the streams its xdist workers wrote beside it, merged (:mod:`kit.run.streams`)."""
+    from kit.run.streams import merge_streams, read_stream, stream_files
+
+    files = stream_files(path)
+    return fold_events(merge_streams([read_stream(f) for f in files]), ordered=len(files) > 1)
+
+
+def fold_events(stream: Iterable[dict], ordered: bool = False) -> tuple[list[CaseResult], list[dict], dict]:
+    """Fold decoded events into per-test results (in the order they started when ``ordered``: several streams),
+    evidence and config (the streams' configs merged; ``workers``: the xdist workers seen)."""
     cases: dict[str, CaseResult] = {}
+    started: dict[str, float] = {}
     evidence: list[dict] = []
     config: dict = {}
-    for event in events.decode(lines):
+    for event in stream:
         kind = event.get("event")
-        if kind == events.CONFIG:  # the session's, then the collection's (runners): merged
-            config.update({k: v for k, v in event.items() if k not in ("event", "t")})
+        if kind == events.CONFIG:  # the session's, then the collection's (runners), then each worker's: merged
+            if event.get("worker"):
+                config.setdefault("workers", [])
+                if event["worker"] not in config["workers"]:
+                    config["workers"].append(event["worker"])
+            config.update({k: v for k, v in event.items() if k not in ("event", "t", "worker")})
         elif kind == events.REPORT:
             case = cases.setdefault(event["nodeid"], CaseResult(event["nodeid"]))
             case.duration_s += event.get("duration", 0.0)
             _fold_report(case, event)
         elif kind == events.START:
             cases.setdefault(event["nodeid"], CaseResult(event["nodeid"], outcome="running"))
+            started.setdefault(event["nodeid"], event.get("t") or 0.0)
         elif kind == events.TEST:
             case = cases.setdefault(event["nodeid"], CaseResult(event["nodeid"]))
             if case.outcome == "running":
@@ -86,7 +107,11 @@ def parse_events(lines: list[str]) -> tuple[list[CaseResult], list[dict], dict]:
             case.fixture_loops = event.get("fixture_loops", {})
         elif kind in events.EVIDENCE_KINDS:
             evidence.append(event)
-    return list(cases.values()), evidence, config
+    found = list(cases.values())
+    if ordered:
+        found.sort(key=lambda case: started.get(case.nodeid, 0.0))
+        evidence.sort(key=lambda event: event.get("t") or 0.0)
+    return found, evidence, config
 
 
 def _fold_report(case: CaseResult, event: dict) -> None:
@@ -158,8 +183,7 @@ def run_pytest(
                     _dump_and_kill(process)
                     exit_code = None
         duration = time.monotonic() - started
-        cases, events, config = parse_events(record.read_text(errors="replace").splitlines()
-                                             if record.exists() else [])
+        cases, events, config = read_record(record)
         for case in cases:
             if case.outcome == "running":  # the test in flight when the run was killed
                 case.outcome, case.error_type = "timeout", "timeout"
