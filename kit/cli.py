@@ -147,8 +147,17 @@ class _PytestArgsParser(argparse.ArgumentParser):
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from kit.diagnose import render_text, run_diagnosis
 
-    diagnosis = run_diagnosis(Path(args.path), args.url, args=args.pytest_args, timeout=args.timeout,
-                              allow_any_database=args.allow_any_database, driver=args.driver)
+    if (args.path is None) == (not args.records):
+        print("kit: give either PATH (a suite to run and diagnose) or --records FILE... (record files of runs done "
+              "elsewhere, e.g. CI shards), not both and not neither.", file=sys.stderr)
+        return 2
+    if args.records:
+        from kit.diagnose.records import diagnose_records
+
+        diagnosis = diagnose_records([Path(p) for p in args.records])
+    else:
+        diagnosis = run_diagnosis(Path(args.path), args.url, args=args.pytest_args, timeout=args.timeout,
+                                  allow_any_database=args.allow_any_database, driver=args.driver)
     print(render_text(diagnosis), file=_human(args))
     if args.json:
         _write_json(args.json, diagnosis.as_dict())
@@ -288,10 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "classify every failure against the catalogue. Database: $DATABASE_URL as is when set; with "
                     "--url or the embedded server, a fresh scratch database exported as DATABASE_URL. Exit code "
                     "0: no findings, 1: findings, 2: the suite could not be run."))
-    dg.add_argument("path", help="the project directory (where you would run pytest)")
+    dg.add_argument("path", nargs="?", help="the project directory (where you would run pytest)")
+    dg.add_argument("--records", nargs="+", metavar="FILE",
+                    help="diagnose these record files (or directories of them: CI shards' `pytest -p kit.plugin "
+                         "--kit-record FILE`, with their xdist workers' FILE.gw0...) without running anything")
     dg.__class__ = _PytestArgsParser  # `-- PYTEST_ARGS...` after kit's own options
     dg.usage = ("kit diagnose PATH [--url URL] [--driver asyncpg|psycopg] [--json FILE] [--html FILE] [--timeout S] "
-                "[-- PYTEST_ARGS...]")
+                "[-- PYTEST_ARGS...]\n       kit diagnose --records FILE [FILE ...] [--json FILE] [--html FILE]")
     dg.add_argument("--driver", choices=("asyncpg", "psycopg"),
                     help="the driver of the scratch database URL handed to the suite (default: the one --url names, "
                          "else the suite's own, else asyncpg)")

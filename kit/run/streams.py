@@ -28,8 +28,13 @@ def stream_files(path: Path) -> list[Path]:
     return [p for p in [path, *siblings] if p.is_file()]
 
 
-def qualify(event: dict, prefix: str) -> dict:
-    """``event`` with its loop labels and object ids made ``prefix:``-qualified (in place; returned)."""
+def qualify(event: dict, prefix: str, shard: str | None = None) -> dict:
+    """``event`` with its loop labels and object ids made ``prefix:``-qualified, and with ``shard`` its test ids
+    too (``[shard-2] tests/test_a.py::test_x``: the same test run by two shards is two results) (in place)."""
+    if shard:
+        for name in ("nodeid", "opened_nodeid"):
+            if event.get(name):
+                event[name] = f"[{shard}] {event[name]}"
     for name in _LOOP_FIELDS:
         value = event.get(name)
         if isinstance(value, str) and value:
@@ -51,6 +56,7 @@ class Stream:
         self._lines = iter(lines)
         self.name = name
         self.shard = shard
+        self.shard_tests = False  # qualify test ids with the shard (set when shards ran the same tests)
         self.config: dict = {}
         self._head: list[dict] = []
         for event in events.decode(self._lines):  # the first event says where the stream comes from (config)
@@ -73,9 +79,9 @@ class Stream:
         return ".".join(parts) or None
 
     def __iter__(self) -> Iterator[dict]:
-        prefix = self.prefix
+        prefix, shard = self.prefix, self.shard if self.shard_tests else None
         for event in [*self._head, *events.decode(self._lines)]:
-            yield qualify(event, prefix) if prefix else event
+            yield qualify(event, prefix, shard) if prefix else event
 
 
 def _lines(path: Path) -> Iterator[str]:
