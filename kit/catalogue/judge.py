@@ -75,7 +75,7 @@ def symptom_matches(symptom: Symptom, error_type: str | None, message: str | Non
     """True when an observed error (type name, possibly dotted, message and phase) is this symptom."""
     if not error_type:
         return False
-    if short_type(error_type) != symptom.error_type:
+    if re.fullmatch(symptom.error_type, short_type(error_type) or "") is None:  # a name, or names joined by |
         return False
     if symptom.phase not in ("any", phase):
         return False

@@ -19,7 +19,7 @@ then the variant's own files into a fresh directory, so a reader sees one ordina
     sync-session = "..."       #   "sync-session": a sync Session (kit.diagnose picks the one that fits)
     references = ["pytest-asyncio #402", "..."]
     [symptom]                  # what the broken variant shows
-    error_type = "RuntimeError"          # exception class name (last dotted part), or "timeout"
+    error_type = "RuntimeError"          # exception class name (last dotted part; "A|B": either), or "timeout"
     message = "attached to a different loop"   # regex searched in the message
     phase = "call"             # setup | call | teardown | log | any
     [[secondary]]              # fallout later in the same run
