@@ -28,6 +28,7 @@ from kit.recorder.events import (
     OBJECT,
     POOL,
     POOL_CREATED,
+    SCHEMA,
     WARNING,
 )
 from kit.run.runner import CaseResult, PytestRun
@@ -148,6 +149,7 @@ class Evidence:
     cross: list = field(default_factory=list)          # cross-loop-checkout events
     held: list = field(default_factory=list)           # cross-loop-use events: a connection held across loops
     objects: list = field(default_factory=list)        # object events: any asyncio connection on another loop
+    schema: list = field(default_factory=list)         # tables created/dropped: by which fixture, worker, database
     concurrent: list = field(default_factory=list)
     joined_rollbacks: list = field(default_factory=list)
     leaked_commits: list = field(default_factory=list)
@@ -178,6 +180,8 @@ class Evidence:
                 found.leaked_commits.append(event)
             elif kind == POOL and action == POOL_CREATED:
                 found.pools.setdefault(str(event.get("pool")), event)
+            elif kind == POOL and action == SCHEMA:
+                found.schema.append(event)
             elif kind == OBJECT:
                 found.objects.append(event)
             elif kind == FIXTURE:
@@ -240,6 +244,14 @@ class Evidence:
                 f"{connect.get('nodeid') or 'outside any test'}) was used on {event.get('loop')} "
                 f"({event.get('phase')} of {event.get('nodeid')}) without being checked out again: something held "
                 "it across loops (a session or connection shared by tests)"]
+
+    def shared_schemas(self) -> dict[str, list[dict]]:
+        """Databases whose tables were created or dropped by more than one xdist worker: database -> the events."""
+        by_db: dict[str, list[dict]] = {}
+        for event in self.schema:
+            if event.get("worker"):
+                by_db.setdefault(event.get("db") or "?", []).append(event)
+        return {db: found for db, found in by_db.items() if len({e.get("worker") for e in found}) > 1}
 
     def first_held(self, case: CaseResult) -> dict | None:
         """The held-across-loops event of ``case`` when it is the first for its connection (the root: later tests

@@ -107,7 +107,7 @@ class Diagnosis:
 # Evidence kinds the recorder observed inside the run, against those read from text (the message, the config,
 # the suite's source). A finding resting on observed kinds is "high"; on text plus settings "medium"; on the
 # message alone "low", and it says so.
-OBSERVED = frozenset({"pool", "loops", "rows", "tasks", "hang-dump", "log", "threads", "objects"})
+OBSERVED = frozenset({"pool", "loops", "rows", "tasks", "hang-dump", "log", "threads", "objects", "schema"})
 
 
 def confidence_of(basis: list[str]) -> str:

@@ -60,6 +60,9 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
     text, config = texts(case), ev.run.config
     if case.outcome == "timeout":
         return timeout_cause(case, ev.run)
+    shared = ev.shared_schemas()
+    if shared and (DATABASE_ERROR.search(text) or short(case.error_type) == "AssertionError"):
+        return shared_schema_rule(case, shared)
     if SCOPE_MISMATCH.search(text):
         stack = re.findall(r"^\S+:\d+:\s+def \w+\(.*?\)", case.message or "", re.M)
         return "fixture-loop-scope-mismatch", [
@@ -112,6 +115,25 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
     if short(case.error_type) == "timeout":
         return timeout_cause(case, ev.run)
     return None
+
+
+# -- pytest-xdist ----------------------------------------------------------------------------------------
+DATABASE_ERROR = re.compile(r"sqlalchemy\.exc\.|asyncpg\.|psycopg\.|\b(ProgrammingError|IntegrityError|"
+                            r"OperationalError|InternalError|DBAPIError)\b")
+
+
+def shared_schema_rule(case: CaseResult, shared: dict[str, list[dict]]) -> Rule:
+    """Two xdist workers rebuilt the tables of one database: each ran its own session fixture there, so one
+    worker's drop or create met the other's tables and data. Seen by the recorder, whatever the message."""
+    lines = []
+    for db, found in list(shared.items())[:1]:
+        workers = sorted({e.get("worker") for e in found})
+        fixtures = sorted({f"'{e.get('fixture')}' ({e.get('scope')} scope)" for e in found if e.get("fixture")})
+        lines.append(f"the tables of {db} were created and dropped by {len(workers)} xdist workers "
+                     f"({', '.join(workers)})" + (f", each through fixture {', '.join(fixtures)}" if fixtures else "")
+                     + ": one database for every worker")
+    lines.append(f"{case.nodeid} failed on it: {one_line(f'{short(case.error_type)}: {case.message}', 140)}")
+    return "xdist-shared-schema", lines, ["schema", "message"]
 
 
 # -- loop-bound objects beyond the pool -----------------------------------------------------------------

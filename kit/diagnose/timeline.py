@@ -13,6 +13,16 @@ if TYPE_CHECKING:
 __all__ = ["loop_timeline_figure", "timeline"]
 
 
+def _lane(label: str) -> str:
+    """The worker or shard a loop label belongs to (``gw0`` of ``gw0:L1``), empty for a single process's."""
+    return label.rsplit(":", 1)[0] if ":" in label else ""
+
+
+def _lane_order(label: str) -> tuple[str, int]:
+    number = label.rsplit(":", 1)[-1][1:]
+    return _lane(label), int(number) if number.isdigit() else 0
+
+
 def timeline(diagnosis: Diagnosis) -> Figure:
     """The loop timeline figure of a diagnosis (tests against the loops they ran on)."""
     run = diagnosis.run
@@ -33,8 +43,7 @@ def loop_timeline_figure(cases: Sequence[Any], findings: Sequence[Any] | None = 
     cases = [c for c in cases if c.loops or c.fixture_loops or c.outcome != "passed"][:max_tests]
     bad = {f.nodeid: f for f in (findings or [])}
     labels = sorted({loop for c in cases for loops in c.loops.values() for loop in loops}
-                    | {loop for c in cases for loop in c.fixture_loops.values()},
-                    key=lambda label: int(label[1:]) if label[1:].isdigit() else 0)
+                    | {loop for c in cases for loop in c.fixture_loops.values()}, key=_lane_order)
     row = {label: i for i, label in enumerate(labels)}
     fig, ax = plt.subplots(figsize=(max(7.5, 0.55 * len(cases) + 2.5), max(2.4, 0.45 * len(labels) + 1.6)))
     markers = {"setup": ("s", -0.18), "call": ("o", 0.0), "teardown": ("v", 0.18)}
@@ -63,6 +72,14 @@ def loop_timeline_figure(cases: Sequence[Any], findings: Sequence[Any] | None = 
         if None not in points:
             ax.annotate("", xy=(points[2], points[3]), xytext=(points[0], points[1]), zorder=1,
                         arrowprops={"arrowstyle": "->", "linestyle": "--", "color": "#8250df", "alpha": 0.7})
+    lanes = [_lane(label) for label in labels]  # one band per xdist worker or CI shard (gw0:L1, shard-2.gw1:L3)
+    for index, lane in enumerate(dict.fromkeys(lanes)):
+        rows = [i for i, name in enumerate(lanes) if name == lane]
+        if lane and index % 2 == 0:
+            ax.axhspan(min(rows) - 0.5, max(rows) + 0.5, color="#f6f8fa", zorder=0)
+        if lane:
+            ax.annotate(lane, (1.0, (min(rows) + max(rows)) / 2), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                        textcoords="offset points", fontsize=7, color="#57606a", va="center")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(-0.9, max(len(labels) - 0.4, 0.6))
     names = [c.nodeid.split("::")[-1] for c in cases]

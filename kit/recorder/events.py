@@ -29,6 +29,9 @@ Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | tear
              ``tasks`` and ``statement`` (concurrent-use), ``mode`` and ``is_async`` (joined-rollback), ``writes``
              (leaked-commit: write statements committed on a connection after its test's outer transaction was
              rolled back);
+             ``schema``: a fixture (``fixture``, ``scope``) created or dropped tables (``ddl``: create | drop) in the
+             database ``db`` (host:port/name), in ``worker`` (xdist's id, None outside xdist): once per process,
+             database, fixture and kind, so two workers rebuilding one schema show as two events;
              ``pool-created`` has ``pool``, ``poolclass``, ``thread`` and ``fixture``/``scope`` (the fixture being
              set up, None outside one), no ``conn``. A pool created before the recorder started (at import of a
              conftest.py or plugin) has no ``pool-created`` event.
@@ -51,7 +54,7 @@ from typing import Any
 __all__ = ["FORMAT", "CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "OBJECT", "LOG", "WARNING", "END",
            "CONNECT", "CROSS_LOOP_OBJECT", "CLOSED_AFTER_LOOP",
            "CROSS_LOOP_CHECKOUT", "CROSS_LOOP_USE", "CONCURRENT_USE", "JOINED_ROLLBACK", "LEAKED_COMMIT",
-           "POOL_CREATED", "POOL_ACTIONS", "EVIDENCE_KINDS", "encode", "decode"]
+           "POOL_CREATED", "SCHEMA", "POOL_ACTIONS", "EVIDENCE_KINDS", "encode", "decode"]
 
 FORMAT = 2  # 2: one stream per xdist worker, ``format``/``worker`` in config; 1 (no ``format``): kit before that
 
@@ -63,8 +66,9 @@ CONNECT, CROSS_LOOP_CHECKOUT, CROSS_LOOP_USE, CONCURRENT_USE, JOINED_ROLLBACK, L
     "pool-created")
 OBJECT = "object"
 CROSS_LOOP_OBJECT, CLOSED_AFTER_LOOP = "cross-loop-use", "closed-after-loop"
+SCHEMA = "schema"
 POOL_ACTIONS = (CONNECT, CROSS_LOOP_CHECKOUT, CROSS_LOOP_USE, CONCURRENT_USE, JOINED_ROLLBACK, LEAKED_COMMIT,
-                POOL_CREATED)
+                POOL_CREATED, SCHEMA)
 
 # The kinds a reader keeps as a run's evidence, in order (the rest fold into per-test results).
 EVIDENCE_KINDS = frozenset({LOG, WARNING, POOL, FIXTURE, OBJECT})

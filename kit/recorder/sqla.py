@@ -36,6 +36,7 @@ from kit.recorder.events import (
     LEAKED_COMMIT,
     POOL,
     POOL_CREATED,
+    SCHEMA,
 )
 from kit.recorder.text import mask
 
@@ -144,6 +145,27 @@ def _held_across_loops(recorder: Recorder, conn: Any) -> None:
                       phase=recorder.phase, thread=threading.current_thread().name)
 
 
+def _schema_change(recorder: Recorder, conn: Any, statement: str, seen: set[tuple]) -> None:
+    """Tables created or dropped, by which fixture, in which database: under pytest-xdist, two workers doing it to
+    one database is the xdist-shared-schema conflict (each worker runs session fixtures of its own)."""
+    head = statement.lstrip()[:12].upper()
+    ddl = "create" if head.startswith("CREATE TABLE") else "drop" if head.startswith("DROP TABLE") else None
+    if ddl is None:
+        return
+    try:
+        url = conn.engine.url
+        database = f"{url.host}:{url.port}/{url.database}"
+    except Exception:  # noqa: BLE001 - the recorder must never change an outcome
+        return
+    fixture, scope = recorder.fixture_names[-1] if recorder.fixture_names else (None, None)
+    key = (database, fixture, ddl)
+    if key in seen:
+        return
+    seen.add(key)
+    recorder.emit(POOL, action=SCHEMA, ddl=ddl, db=database, fixture=fixture, scope=scope, worker=recorder.worker,
+                  nodeid=recorder.nodeid, phase=recorder.phase, loop=recorder.current_loop_label())
+
+
 def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
     """Connections returned, one connection used by two tasks at once, and a joined session's real rollback."""
     from sqlalchemy.engine import Connection, Engine
@@ -151,6 +173,7 @@ def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
     from sqlalchemy.pool import Pool
 
     in_flight: dict[int, Any] = {}  # SQLAlchemy connection -> the task executing on it
+    schema_seen: set[tuple] = set()  # (database, fixture, create|drop) already reported by this process
     # connection whose joined session rolled back the test's outer transaction -> [test, write statements since]
     unjoined: dict[int, list] = {}
 
@@ -160,6 +183,8 @@ def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
     def before_execute(conn, _cursor, statement, *_args) -> None:
         if unjoined and id(conn) in unjoined and str(statement).lstrip()[:6].upper() in _WRITES:
             unjoined[id(conn)][1] += 1
+        if "TABLE" in statement[:24]:  # DDL only: one substring test per statement
+            _schema_change(recorder, conn, statement, schema_seen)
         try:
             task, key = asyncio.current_task(), id(conn)
         except RuntimeError:  # no running loop: a sync engine
