@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kit.cli_fix import add_fix_command
 from kit.cli_servers import add_server_commands
-from kit.errors import KitError
+from kit.errors import KitError, ReportError
 
 __all__ = ["main"]
 
@@ -41,8 +41,12 @@ def _write_json(path: str, payload: object) -> None:
     if path == "-":
         print(json.dumps(payload, indent=2, default=str))
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    except OSError as exc:
+        raise ReportError(f"kit could not write {path} ({exc.strerror or exc}). Choose a path in a writable "
+                          "directory (or `--json -` for stdout); the results above are complete.") from None
 
 
 # -- kit probe ------------------------------------------------------------------------------

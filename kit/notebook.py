@@ -212,3 +212,41 @@ def repaired_copy(result: FixResult, destination: str | Path) -> Path:
 
 
 __all__ += ["fix_table", "diff_view", "repaired_copy"]
+
+
+def record_like_ci(suite: str | Path, record: str | Path, args: Sequence[str] = (), timeout: float = 600) -> dict:
+    """Run ``suite`` as a CI job does: ``python -m pytest -p kit.plugin --kit-record=RECORD ARGS`` in its directory,
+    with this kernel's environment (``DATABASE_URL``: see :func:`scratch_database`), in a process group of its own
+    that is killed after ``timeout`` seconds. Returns one row: the record, the arguments, pytest's exit code and the
+    streams the recorder wrote (RECORD, and under pytest-xdist RECORD.gw0, RECORD.gw1...)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    from kit.run import cancel, forkserver
+    from kit.run.streams import stream_files
+
+    record = Path(record)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KIT_RECORD", "KIT_HANG"))}
+    command = [sys.executable, "-m", "pytest", "-p", "kit.plugin", f"--kit-record={record}", "-p", "no:cacheprovider",
+               "-q", *args]
+    with tempfile.TemporaryFile() as output:  # a file, never a pipe: a chatty run cannot block
+        process = subprocess.Popen(command, cwd=suite, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT, preexec_fn=forkserver.own_group_dies_with_parent)
+        with cancel.running_group(process.pid):
+            try:
+                code: int | None = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                code = None
+    streams = stream_files(record)
+    return {"record": record.name, "pytest args": " ".join(args),
+            "exit code": code if code is not None else f"killed after {timeout:g} s",
+            "streams": ", ".join(p.name for p in streams)}
+
+
+__all__ += ["record_like_ci"]

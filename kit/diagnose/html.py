@@ -118,6 +118,8 @@ def render_fragment(diagnosis: Diagnosis, *, timeline: bool = True) -> str:
         plot = ("<h3>Loop timeline</h3><img alt='tests against the event loops they ran on' "
                 f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
     gone = f"<p class='bad'>{_e(diagnosis.database_gone)}</p>" if diagnosis.database_gone else ""
+    if diagnosis.database:
+        gone = f"<p>{_e(diagnosis.database)}</p>{gone}"
     return (f"<div class='kit-diagnosis'><style>{_STYLE}</style>"
             f"<p><strong>{_e(Path(diagnosis.suite).name)}</strong>: {diagnosis.passed} passed, {diagnosis.failed} "
             f"failed, {diagnosis.errors} errors — {verdict}</p>{gone}"

@@ -80,7 +80,7 @@ def _labels(shards: list[list[Path]]) -> list[str | None]:
     """No label for one shard; else each shard's file name, made unique with its directory when names repeat."""
     if len(shards) == 1:
         return [None]
-    names = [s[0].name.split(".")[0] for s in shards]
+    names = [s[0].name.removesuffix(".jsonl") for s in shards]
     if len(set(names)) < len(names):
         names = [f"{s[0].parent.name}/{n}" for s, n in zip(shards, names)]
     return names
@@ -122,7 +122,7 @@ def diagnose_records(paths: list[Path]) -> Diagnosis:
     run = PytestRun(overall_outcome(1 if any(c.outcome != "passed" for c in cases) else 0, cases, False), None,
                     cases, found, config, round(max(times) - min(times), 3) if times else 0.0, "")
     workers = len(config.get("workers") or [])
-    label = ", ".join(str(s[0]) for s in shards)
+    label = ", ".join(s[0].name for s in shards) if len(shards) > 1 else str(shards[0][0])
     diagnosis = classify(run, label)
     diagnosis.database = (f"records: {len(shards)} shard(s), {len(streams)} stream(s)"
                           + (f", {workers} xdist worker(s)" if workers else "") + ", nothing rerun"

@@ -60,7 +60,7 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
     text, config = texts(case), ev.run.config
     if case.outcome == "timeout":
         return timeout_cause(case, ev.run)
-    shared = ev.shared_schemas()
+    shared = _shared_with(case, ev.shared_schemas())
     if shared and (DATABASE_ERROR.search(text) or short(case.error_type) == "AssertionError"):
         return shared_schema_rule(case, shared)
     if SCOPE_MISMATCH.search(text):
@@ -120,6 +120,17 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
 # -- pytest-xdist ----------------------------------------------------------------------------------------
 DATABASE_ERROR = re.compile(r"sqlalchemy\.exc\.|asyncpg\.|psycopg\.|\b(ProgrammingError|IntegrityError|"
                             r"OperationalError|InternalError|DBAPIError)\b")
+
+
+def _shared_with(case: CaseResult, shared: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The shared schemas this case's worker took part in (by its loops' lane, ``gw0`` / ``shard-2.gw0``); a
+    case that ran no loop counts only in a run with no CI shards (its worker is then one of those)."""
+    if not shared:
+        return {}
+    lanes = {loop.rsplit(":", 1)[0] for loops in case.loops.values() for loop in loops if ":" in loop}
+    if not lanes:
+        return {} if any("." in (e.get("worker") or "") for found in shared.values() for e in found) else shared
+    return {db: found for db, found in shared.items() if lanes & {e.get("worker") for e in found}}
 
 
 def shared_schema_rule(case: CaseResult, shared: dict[str, list[dict]]) -> Rule:

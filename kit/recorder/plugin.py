@@ -213,7 +213,13 @@ def pytest_configure(config: pytest.Config) -> None:
     register_database_secret()
     if worker_id(config):  # one stream per xdist worker, beside the controller's (kit.run.streams merges them)
         path = f"{path}.{worker_id(config)}"
-    recorder = Recorder(config, path)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # `--kit-record=kit-records/x.jsonl`
+        recorder = Recorder(config, path)
+    except OSError as exc:  # a path kit cannot write: the suite still runs, unrecorded, and says why
+        config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"kit's recorder cannot write {path} ({exc.strerror}): this run is not recorded"), stacklevel=2)
+        return
     recorder.install()
     recorder._restore.append(capture_error_logs(recorder))
     _active.append(recorder)

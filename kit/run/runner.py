@@ -81,6 +81,7 @@ def fold_events(stream: Iterable[dict], ordered: bool = False) -> tuple[list[Cas
     evidence and config (the streams' configs merged; ``workers``: the xdist workers seen)."""
     cases: dict[str, CaseResult] = {}
     started: dict[str, float] = {}
+    runners: dict[str | None, dict] = {}  # shard -> the tests each runner drives
     evidence: list[dict] = []
     config: dict = {}
     for event in stream:
@@ -90,7 +91,9 @@ def fold_events(stream: Iterable[dict], ordered: bool = False) -> tuple[list[Cas
                 config.setdefault("workers", [])
                 if event["worker"] not in config["workers"]:
                     config["workers"].append(event["worker"])
-            config.update({k: v for k, v in event.items() if k not in ("event", "t", "worker")})
+            if event.get("runners"):  # every worker of one run collects the same tests; CI shards add up
+                runners[event.get("shard")] = event["runners"]
+            config.update({k: v for k, v in event.items() if k not in ("event", "t", "worker", "shard", "runners")})
         elif kind == events.REPORT:
             case = cases.setdefault(event["nodeid"], CaseResult(event["nodeid"]))
             case.duration_s += event.get("duration", 0.0)
@@ -107,6 +110,9 @@ def fold_events(stream: Iterable[dict], ordered: bool = False) -> tuple[list[Cas
             case.fixture_loops = event.get("fixture_loops", {})
         elif kind in events.EVIDENCE_KINDS:
             evidence.append(event)
+    if runners:
+        config["runners"] = {name: sum(r.get(name, 0) for r in runners.values())
+                             for name in dict.fromkeys(n for r in runners.values() for n in r)}
     found = list(cases.values())
     if ordered:
         found.sort(key=lambda case: started.get(case.nodeid, 0.0))

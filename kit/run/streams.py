@@ -28,13 +28,21 @@ def stream_files(path: Path) -> list[Path]:
     return [p for p in [path, *siblings] if p.is_file()]
 
 
-def qualify(event: dict, prefix: str, shard: str | None = None) -> dict:
-    """``event`` with its loop labels and object ids made ``prefix:``-qualified, and with ``shard`` its test ids
-    too (``[shard-2] tests/test_a.py::test_x``: the same test run by two shards is two results) (in place)."""
+def qualify(event: dict, prefix: str, shard: str | None = None, tests: bool = False) -> dict:
+    """``event`` with its loop labels and object ids made ``prefix:``-qualified; with ``shard`` (CI shards) its
+    worker and database are the shard's (two machines' ``localhost:5432/app_test`` are two databases), and with
+    ``tests`` its test ids too (``[shard-2] tests/test_a.py::test_x``: the same test in two shards is two results)
+    (in place; returned)."""
     if shard:
-        for name in ("nodeid", "opened_nodeid"):
-            if event.get(name):
-                event[name] = f"[{shard}] {event[name]}"
+        event["shard"] = shard
+        if event.get("worker"):
+            event["worker"] = f"{shard}.{event['worker']}"
+        if event.get("db"):
+            event["db"] = f"{shard}:{event['db']}"
+        if tests:
+            for name in ("nodeid", "opened_nodeid"):
+                if event.get(name):
+                    event[name] = f"[{shard}] {event[name]}"
     for name in _LOOP_FIELDS:
         value = event.get(name)
         if isinstance(value, str) and value:
@@ -79,9 +87,9 @@ class Stream:
         return ".".join(parts) or None
 
     def __iter__(self) -> Iterator[dict]:
-        prefix, shard = self.prefix, self.shard if self.shard_tests else None
+        prefix = self.prefix
         for event in [*self._head, *events.decode(self._lines)]:
-            yield qualify(event, prefix, shard) if prefix else event
+            yield qualify(event, prefix, self.shard, self.shard_tests) if prefix else event
 
 
 def _lines(path: Path) -> Iterator[str]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SHARED_DATABASE_URL = os.environ["DATABASE_URL"]
+_ADMIN = {"isolation_level": "AUTOCOMMIT"}
 
 
 def _worker_database(url: str, worker: str) -> str:
@@ -25,7 +26,7 @@ def _worker_database(url: str, worker: str) -> str:
     name = f"{parsed.database}_{worker}"
 
     async def admin(*statements: str) -> None:
-        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        engine = create_async_engine(url, **_ADMIN)  # an admin engine, not the suite's: kit fix leaves it alone
         try:
             async with engine.connect() as conn:
                 for statement in statements:

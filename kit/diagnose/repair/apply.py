@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 from kit.common.paths import state_dir
+from kit.diagnose.repair.workspace import read_exact
 from kit.errors import FixError
 
 __all__ = ["apply_changes", "BARRIER_ENV"]
@@ -27,7 +28,7 @@ BARRIER_ENV = "KIT_FIX_APPLY_BARRIER"
 
 
 def _current(path: Path) -> str | None:
-    return path.read_text() if path.is_file() else None
+    return read_exact(path)
 
 
 def apply_changes(suite: Path, originals: dict[str, str | None], changed: dict[str, str | None], patch: str) -> Path:
@@ -62,7 +63,7 @@ def _replace(path: Path, text: str | None) -> None:
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".kit-fix", dir=path.parent)
     try:
-        with os.fdopen(handle, "w") as out:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())

@@ -19,6 +19,13 @@ import tomlkit
 
 from kit.errors import FixError
 
+
+def _read(path: Path) -> str:
+    """The file as it is, CRLF line endings included (the patch must match its bytes)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
 __all__ = ["config_file", "ini_option", "set_ini_options"]
 
 # pytest's precedence (pytest 9, `_pytest/config/findpaths.py`); `pytest.toml` files are pytest 9's own.
@@ -123,7 +130,7 @@ def _counts(path: Path) -> bool:
         return True
     if path.suffix == ".toml":
         return _toml_table(path, _load_toml(path)) is not None
-    return _INI_SECTION[path.name] in _sections(path.read_text(encoding="utf-8").splitlines(keepends=True))
+    return _INI_SECTION[path.name] in _sections(_read(path).splitlines(keepends=True))
 
 
 def config_file(project: Path) -> Path | None:
@@ -146,7 +153,7 @@ def ini_option(project: Path, name: str) -> str | None:
         for key in _toml_table(path, document) or ():
             table = table.get(key, {})
         return _toml_value(table[name]) if name in table else None
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = _read(path).splitlines(keepends=True)
     section = _sections(lines).get(_INI_SECTION[path.name])
     return _ini_value(lines, section.options[name]) if section and name in section.options else None
 
@@ -255,7 +262,7 @@ def set_ini_options(project: Path, options: dict[str, str]) -> tuple[Path, str, 
     if path is None:
         path, text = project / "pytest.ini", ""
     else:
-        text = path.read_text(encoding="utf-8")
+        text = _read(path)
     if path.suffix == ".toml":
         result = _set_toml(path, text, options)
     else:

@@ -21,6 +21,7 @@ from kit.diagnose.model import UNKNOWN, Diagnosis
 from kit.diagnose.repair.plan import Repair, plan_repair
 from kit.diagnose.repair.workspace import Workspace
 from kit.diagnose.run import DEFAULT_TIMEOUT, check_suite_path, checked_target, diagnose_as_kit_does
+from kit.errors import DiagnoseError
 
 __all__ = ["Counts", "Edit", "Round", "Unfixed", "FixResult", "fix_suite", "record_fix", "render_fix"]
 
@@ -110,11 +111,15 @@ def fix_suite(path: Path, url: str | None = None, *, rounds: int = 3, timeout: f
     """Repair a copy of the suite at ``path`` until no root finding is left (see the module's docstring)."""
     say = progress or (lambda line: None)
     project = check_suite_path(path)
+    _own_configuration(project)
     target = checked_target(url, allow_any_database)
 
     def run(label: str) -> Diagnosis:
         say(f"running the suite ({label}) ...")
-        diagnosis = diagnose_as_kit_does(work.root, target, url, args=args, timeout=timeout, driver=driver)
+        try:
+            diagnosis = diagnose_as_kit_does(work.root, target, url, args=args, timeout=timeout, driver=driver)
+        except DiagnoseError as error:  # name the user's directory, not the scratch copy (gone by then)
+            raise DiagnoseError(str(error).replace(str(work.root), str(project))) from None
         unknown = sum(f.cause == UNKNOWN for f in diagnosis.roots)
         say(f"  {Counts.of(diagnosis)}; root causes: {len(diagnosis.roots) - unknown} kit knows"
             + (f", {unknown} unknown (never edited)" if unknown else ""))
@@ -160,6 +165,22 @@ def fix_suite(path: Path, url: str | None = None, *, rounds: int = 3, timeout: f
         result.changed = work.changed()
         result.patch = work.patch()
     return result
+
+
+def _own_configuration(project: Path) -> None:
+    """kit fix repairs a copy of PATH alone: a suite whose pytest configuration (or conftest.py) lives in a parent
+    directory would run differently there, so it is refused with the directory to pass instead."""
+    from kit.diagnose.repair.cfgedit import config_file
+
+    if config_file(project) is not None:
+        return
+    for parent in project.parents:
+        if config_file(parent) is not None or (parent / "conftest.py").is_file():
+            raise DiagnoseError(f"{project} is configured by {parent} (its pytest configuration or conftest.py), "
+                                f"and kit fix repairs a copy of the directory it is given: run `kit fix {parent} -- "
+                                f"{project.relative_to(parent)}` so the copy holds that configuration too.")
+        if (parent / ".git").exists():
+            return
 
 
 def _try(repair: Repair, current: Diagnosis, work: Workspace, run: Callable[[str], Diagnosis], this: Round,

@@ -15,6 +15,7 @@ from packaging.version import Version
 
 from kit.diagnose.model import Diagnosis, Finding
 from kit.diagnose.repair import pyedit
+from kit.diagnose.repair.workspace import read_exact
 from kit.diagnose.scan import IGNORED_DIRS
 
 __all__ = ["Change", "Repair", "Suite", "Context", "Outcome", "merge"]
@@ -88,7 +89,7 @@ class Suite:
     def text(self, rel: str) -> str | None:
         if rel not in self._texts:
             path = self.root / rel
-            self._texts[rel] = path.read_text() if path.is_file() else None  # type: ignore[assignment]
+            self._texts[rel] = read_exact(path)  # type: ignore[assignment]
         return self._texts[rel]
 
     def root_conftest(self, near: str | None = None) -> str:

@@ -14,7 +14,21 @@ from pathlib import Path
 
 from kit.diagnose.scan import IGNORED_DIRS
 
-__all__ = ["Workspace", "unified_patch"]
+__all__ = ["Workspace", "unified_patch", "read_exact", "write_exact"]
+
+
+def read_exact(path: Path) -> str | None:
+    """A file's text with its line endings as they are (CRLF stays CRLF, so patches and edits match the bytes);
+    None when there is no such file."""
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def write_exact(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
 
 
 class Workspace:
@@ -28,8 +42,7 @@ class Workspace:
         self.originals: dict[str, str | None] = {}   # file -> its text when the run started (None: did not exist)
 
     def read(self, rel: str) -> str | None:
-        path = self.root / rel
-        return path.read_text() if path.is_file() else None
+        return read_exact(self.root / rel)
 
     def write(self, rel: str, text: str) -> str | None:
         """Replace (or create) ``rel`` in the copy; returns the text it had, for :meth:`undo`."""
@@ -38,7 +51,9 @@ class Workspace:
             self.originals[rel] = before
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        if path.is_symlink():  # the copy keeps links: write a file of the copy's own, never through the link
+            path.unlink()
+        write_exact(path, text)
         return before
 
     def undo(self, rel: str, before: str | None) -> None:
@@ -46,7 +61,7 @@ class Workspace:
         if before is None:
             path.unlink(missing_ok=True)
         else:
-            path.write_text(before)
+            write_exact(path, before)
 
     def changed(self) -> dict[str, str | None]:
         """Every file whose text now differs from the start: file -> new text (None: removed)."""

@@ -1,12 +1,13 @@
 import pytest_asyncio
-from scenario_db import DATABASE_URL, Base
+from scenario_db import SHARED_DATABASE_URL, Base
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def engine():
-    # Session-scoped: under pytest-xdist this runs once in *every* worker, all against the one database.
-    engine = create_async_engine(DATABASE_URL)
+    # Session-scoped, but under pytest-xdist every worker is a pytest session of its own: each worker runs this
+    # fixture, and all of them rebuild the tables of the one database the URL names.
+    engine = create_async_engine(SHARED_DATABASE_URL)
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.drop_all)
         await conn.run_sync(Base.metadata.create_all)
