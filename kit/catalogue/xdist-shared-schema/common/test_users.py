@@ -14,7 +14,9 @@ async def test_register_and_find(session, name):
 
 
 async def test_list_users_in_pages(session):
-    # The suite's slow test: a few hundred sign-ups, one commit each, then two pages of the listing.
+    # The suite's slow test: a few hundred sign-ups, one commit each, then two pages of the listing. Collected
+    # last, so xdist hands it out as its queue empties: the other worker runs out of tests and its session
+    # teardown runs while this test is still going.
     for i in range(200):
         await register(session, f"member{i:03}@example.com")
 

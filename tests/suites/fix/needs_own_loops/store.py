@@ -1,0 +1,11 @@
+import os
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine(os.environ["DATABASE_URL"])
+
+
+async def answer() -> int:
+    async with engine.connect() as conn:
+        return await conn.scalar(text("select 42"))

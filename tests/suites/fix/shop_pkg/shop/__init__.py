@@ -1,0 +1,1 @@
+"""A tiny shop: products and orders on PostgreSQL."""
