@@ -207,7 +207,8 @@ async def connect(target: Target, timeout: float = 5.0):
         raise explain_connection_error(exc, target, timeout) from None
 
 
-_SCRATCH = re.compile(r"^kit_test_.*_(\d+)_[0-9a-f]{8}$")
+# kit_test_<label>_<pid>_<hex>, and the per-xdist-worker databases a suite made from one (<name>_gw0...)
+_SCRATCH = re.compile(r"^kit_test_.*_(\d+)_[0-9a-f]{8}(_gw\d+)?$")
 _orphans_checked: set[str] = set()
 
 

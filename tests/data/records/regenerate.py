@@ -57,6 +57,18 @@ def _normalise(text: str, pairs: list[tuple[str, str]]) -> str:
     return re.sub(r"(?:\.\./)*\.\.(?=<(?:site-packages|stdlib|kit)>)", "", text)
 
 
+def _merged(record: Path) -> str:
+    """The record file, or under pytest-xdist the controller's and every worker's streams merged into one, with
+    each worker's loop labels and ids qualified (gw0:L1) and the events in time order, as kit's reader sees them."""
+    from kit.run.streams import merge_streams, read_stream, stream_files
+
+    files = stream_files(record)
+    if len(files) == 1:
+        return record.read_text(errors="replace")
+    merged = sorted(merge_streams([read_stream(f) for f in files]), key=lambda event: event.get("t") or 0.0)
+    return "".join(json.dumps(event) + "\n" for event in merged)
+
+
 def record(entry_id: str, target, out: Path = HERE) -> Path:
     """Run ``entry_id``'s broken variant once and write its record and meta files into ``out``."""
     scenario = get_scenario(entry_id)
@@ -69,11 +81,11 @@ def record(entry_id: str, target, out: Path = HERE) -> Path:
         project = assemble(scenario, "broken", Path(scratch) / "project")
         events = Path(scratch) / "record.jsonl"
         # --kit-record wins over the KIT_RECORD_FILE the runner sets for its own (temporary) record
-        run = run_pytest(project, database.url, args=["--kit-record", str(events)], timeout=limit, warm=False,
+        run = run_pytest(project, database.url, args=[f"--kit-record={events}"], timeout=limit, warm=False,
                          env=env)
         secrets = [target.password] + [urlsplit(url).password for url in env.values()]
         pairs = _placeholders(project, database.database)
-        lines = _normalise(events.read_text(errors="replace"), pairs)
+        lines = _normalise(_merged(events), pairs)
         meta = {"entry": entry_id, "variant": "broken", "exit_code": run.exit_code,
                 "timed_out": run.outcome == "timeout", "timeout_s": limit, "duration_s": run.duration_s,
                 "hang_dump": _normalise(run.hang_dump, pairs) if run.hang_dump else None}
