@@ -61,7 +61,17 @@ def setup(raise_on_error: bool = False) -> Target:
     # A test that pytest-asyncio could not start (shown on purpose: no run_in_thread) is already reported as
     # failed; its coroutine, never awaited, would add a stderr box with a site-packages path under a later cell.
     warnings.filterwarnings("ignore", message=r"coroutine 'test_\w*' was never awaited", category=RuntimeWarning)
+    _load_kit_magic()
     return target()
+
+
+def _load_kit_magic() -> None:
+    """``%%kit`` (:mod:`kit.magic`) in this kernel, as ``%load_ext kit`` loads it; nothing outside IPython."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.extension_manager.load_extension("kit")
 
 
 def _readable_frames() -> None:

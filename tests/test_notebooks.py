@@ -72,3 +72,24 @@ def test_notebook_09_is_thin_takes_a_suite_and_is_committed_without_outputs():
     assert all(len(cell.source.splitlines()) <= 15 for cell in code), "keep the logic in kit, not in the cells"
     assert any("fix_suite(" in cell.source for cell in code) and any("fix_rounds_figure(" in cell.source
                                                                        for cell in code)
+
+
+def test_notebook_10_shows_the_cells_loops_and_diagnosis_under_the_cell(investigation: Investigation):
+    """The `%%kit` notebook's report: the broken example diagnosed under its cell, with the loop timeline of each
+    cell (broken and fixed), and the fixed cell green."""
+    name = "10_your_fixtures_inline"
+    assert re.search(r"\.\.\. ok \(", _line_of(investigation, name) or ""), investigation.result.all[-3000:]
+    page = (investigation.out / f"{name}.html").read_text()
+    assert "module-engine-per-test-loop" in page and "attached to a different loop" in page
+    assert len(re.findall(r"src=['\"]data:image/png;base64,", page)) >= 2  # a timeline per %%kit cell
+    assert "2 passed, 0 failed, 0 errors" in page and "no findings" in page
+
+
+def test_notebook_10_is_thin_uses_kit_cells_and_is_committed_without_outputs():
+    notebook = nbformat.read(REPO / "notebooks" / "10_your_fixtures_inline.ipynb", as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(not cell.outputs and cell.execution_count is None for cell in code)
+    assert all(len(cell.source.splitlines()) <= 25 for cell in code), "keep the logic in kit, not in the cells"
+    assert sum(cell.source.startswith("%%kit") for cell in code) == 2
+    assert any("_kit.causes" in cell.source for cell in code) and any("_kit.exit_code == 0" in cell.source
+                                                                       for cell in code)

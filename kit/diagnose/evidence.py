@@ -193,6 +193,12 @@ class Evidence:
         return found
 
     @property
+    def session_thread(self) -> str:
+        """The thread pytest ran the session in (``MainThread`` in a pytest process, another under ipytest's
+        ``run_in_thread``): only connections of other threads are a sync TestClient's portal."""
+        return self.run.config.get("thread") or "MainThread"
+
+    @property
     def event_loop_overrides(self) -> list[str]:
         """Where the suite defines an ``event_loop`` fixture (``conftest.py:12``); read once, when first asked."""
         if self._overrides is None:
@@ -206,8 +212,8 @@ class Evidence:
             return None
         made = self.pools.get(str(connect.get("pool")))
         if made is None:  # the recorder starts after conftest.py files and plugins are imported
-            return PoolOrigin("its engine's pool was made before any test or fixture ran (when a conftest.py or "
-                              "plugin was imported)", at_import=True)
+            return PoolOrigin("its engine's pool was made before any test or fixture ran (when a conftest.py, a plugin "
+                              "or the test module itself was imported)", at_import=True)
         kind = made.get("poolclass") or "pool"
         loop = made.get("loop")
         on = f"on {loop}" if loop else "outside any running loop"

@@ -45,7 +45,7 @@ def secondary_of(case: CaseResult, ev: Evidence, roots: list[Finding], loop_root
             return root, root.cause, lines
     # the TestClient's unused override: the app's own session cannot see the seeded rows
     tc = next((r for r in loop_roots if r.cause == "testclient-loop"), None)
-    if tc is not None and any(e.get("nodeid") == case.nodeid and e.get("thread") not in (None, "MainThread")
+    if tc is not None and any(e.get("nodeid") == case.nodeid and e.get("thread") not in (None, ev.session_thread)
                               for e in ev.connects.values()):
         return tc, tc.cause, ["this test's request opened its own connection on the TestClient's portal loop: the "
                               "app did not use the test's session (a dependency override that never applies)"]

@@ -197,10 +197,10 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
                         f"({crossing.get('phase')} of {case.nodeid})")
         thread, taken_in = connect.get("thread"), crossing.get("thread")
         origin = ev.pool_origin(connect)
-        if thread and thread != "MainThread":
+        if thread and thread != ev.session_thread:
             evidence.append(f"that connection was opened in thread '{thread}', on that thread's own event loop "
                             "(a sync TestClient runs the app on a portal thread)")
-            if taken_in and taken_in != "MainThread" and taken_in != thread:
+            if taken_in and taken_in != ev.session_thread and taken_in != thread:
                 # portal thread to portal thread: one TestClient per test, each with its own loop, and an engine
                 # that outlives them all (AsyncClient would not help: the pool would still cross the loops)
                 evidence.append(f"and checked out in thread '{taken_in}', another TestClient's portal loop: the "

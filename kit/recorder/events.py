@@ -10,7 +10,8 @@ One stream per process: under pytest-xdist each worker writes ``FILE.gw0``, ``FI
 
 Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | teardown, or None outside them):
 
-``config``   ``format`` (:data:`FORMAT`, the version of this format), ``worker`` (pytest-xdist's ``gw0``..., None in the
+``config``   ``format`` (:data:`FORMAT`, the version of this format), ``thread`` (the session's own thread: a notebook's
+             ipytest runs pytest in a thread of its own), ``worker`` (pytest-xdist's ``gw0``..., None in the
              process that runs the session) and ``xdist`` (the number of workers, in the controller of an xdist run);
              the pytest-asyncio options in force and the run's package versions (``asyncio_mode``,
              ``asyncio_default_fixture_loop_scope``, ``asyncio_default_test_loop_scope``, ``python``, and

@@ -88,8 +88,8 @@ class Recorder(LoopTracker):
     # -- pytest hooks ----------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         workers = getattr(self.config.option, "numprocesses", None) if self.worker is None else None
-        self.emit(CONFIG, format=FORMAT, worker=self.worker, **({"xdist": workers} if workers else {}),
-                  **asyncio_config(self.config))
+        self.emit(CONFIG, format=FORMAT, worker=self.worker, thread=threading.current_thread().name,
+                  **({"xdist": workers} if workers else {}), **asyncio_config(self.config))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Which plugin runs the collected tests (fixes differ between pytest-asyncio and AnyIO): counted once."""
