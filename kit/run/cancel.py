@@ -81,14 +81,17 @@ def kill_all() -> int:
     return _killed[0]
 
 
-def _main_thread_takes_interrupts() -> None:
-    """Block SIGINT in a worker thread (and the threads it starts: kernels' clients, asyncio).
+def _wait_awake(futures: list[concurrent.futures.Future]) -> None:
+    """Wait for every future, or the first failure, waking a few times a second.
 
-    The kernel hands a process-directed signal to any thread that does not block it. Delivered to a worker, Python
-    only notes it, and the main thread, asleep in ``future.result()`` on another item, would not see the Ctrl-C
-    until that item finished: minutes for a notebook. Blocked here, it always lands on the main thread."""
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    A Ctrl-C is a process-wide signal that the kernel may hand to any thread; Python then only notes it, and runs
+    the handler (KeyboardInterrupt) in the main thread when that thread next runs Python code. Asleep in one
+    ``future.result()`` it would not, until that item ended (minutes for a notebook): a timed wait lets it."""
+    pending = set(futures)
+    while pending:
+        done, pending = concurrent.futures.wait(pending, timeout=0.25, return_when=concurrent.futures.FIRST_EXCEPTION)
+        if any(f.exception() is not None for f in done if not f.cancelled()):
+            return
 
 
 def run_all(work: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
@@ -98,10 +101,10 @@ def run_all(work: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
     running process group is killed at once, instead of the pool waiting for the running items to finish
     (which is what ``with ThreadPoolExecutor()`` does, and what kept kit running after a Ctrl-C).
     """
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="kit-work",
-                                                 initializer=_main_thread_takes_interrupts)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="kit-work")
     try:
         futures = [pool.submit(work, item) for item in items]
+        _wait_awake(futures)
         results = [future.result() for future in futures]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
