@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,7 +32,8 @@ from kit.db.target import create_database, drop_database, resolve_target  # noqa
 TARGETS = {
     "plugin_overhead": ("<=", 1.05), "plugin_overhead_large": ("<=", 1.05), "scenario_overhead": ("<=", 1.15),
     "parallel_speedup": (">=", 1.7), "pg_cold_start_ratio": ("<=", 1.2), "diagnose_overhead": ("<=", 1.3),
-    "investigate_s": ("<=", 60.0), "records_load_s": ("<=", 1.0),
+    "investigate_s": ("<=", 60.0), "records_load_s": ("<=", 1.0), "plugin_overhead_10k": ("<=", 1.05),
+    "xdist_speedup": (">=", 1.7), "diagnose_records_10k_s": ("<=", 30.0), "diagnose_records_10k_rss_mb": ("<=", 500.0),
 }
 
 
@@ -60,13 +62,28 @@ def alternate(a: Callable[[], object], b: Callable[[], object], rounds: int,
     return statistics.median(times_a), statistics.median(times_b), statistics.median(ratios)
 
 
-def pytest_cmd(project: Path, url: str, plugin: bool, record: Path | None = None, timeout: float = 600) -> None:
+def pytest_cmd(project: Path, url: str, plugin: bool, record: Path | None = None, timeout: float = 600,
+               extra: tuple[str, ...] = ()) -> float:
+    """Run pytest in ``project``; returns the CPU seconds it used (its own and its children's: xdist workers)."""
     env = {**os.environ, "DATABASE_URL": url, "PYTHONDONTWRITEBYTECODE": "1"}
-    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=native"]
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tb=native", *extra]
     if plugin:
         env["KIT_RECORD_FILE"] = str(record or project / ".kit-record.jsonl")
         args += ["-p", "kit.plugin"]
+    before = _children_cpu()
     subprocess.run(args, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+    return _children_cpu() - before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_ratio(kit: list[float], bare: list[float]) -> float:
+    """The median per-round ratio of CPU seconds: what the recorder adds in the test process, which a loaded
+    machine disturbs far less than wall time (the database's own CPU is not in it)."""
+    return statistics.median(k / b for k, b in zip(kit, bare))
 
 
 class Scratch:
@@ -139,11 +156,14 @@ def fig_plugin_overhead_large(target, scratch, work: Path, rounds: int, count: i
     url = scratch("large")
     full, half = _large_suite(work / "large", count), _large_suite(work / "half", count // 2)
     rss: dict[tuple[Path, bool], int] = {}
+    cpu: dict[bool, list[float]] = {True: [], False: []}
 
     def run(project: Path, plugin: bool) -> None:
         if plugin:
             (project / ".kit-record.jsonl").unlink(missing_ok=True)  # the recorder appends: keep one run's
-        pytest_cmd(project, url, plugin)
+        seconds = pytest_cmd(project, url, plugin)
+        if project == full:
+            cpu[plugin].append(seconds)
         rss[project, plugin] = int((project / "rss.txt").read_text())  # the run's peak RSS; the last one is kept
 
     kit_s, bare_s, ratio = alternate(lambda: run(full, True), lambda: run(full, False), rounds, warmup=False)
@@ -151,10 +171,123 @@ def fig_plugin_overhead_large(target, scratch, work: Path, rounds: int, count: i
     extra_full, extra_half = rss[full, True] - rss[full, False], rss[half, True] - rss[half, False]
     record_bytes = (full / ".kit-record.jsonl").stat().st_size
     return {"value": ratio, "kit_s": kit_s, "bare_s": bare_s, "tests": count,
+            "cpu_ratio": cpu_ratio(cpu[True], cpu[False]), "kit_cpu_s": statistics.median(cpu[True]),
+            "bare_cpu_s": statistics.median(cpu[False]),
             "plugin_rss_bytes_per_test": round(extra_full / count),
             "plugin_rss_extra_half_vs_full": [extra_half, extra_full],
             "record_bytes_per_test": round(record_bytes / count),
             "what": f"{count} async tests touching the database: with recorder / plain"}
+
+
+def _fresh_record(project: Path) -> Path:
+    """The suite's record file with its worker streams removed: the recorder appends, keep one run's."""
+    record = project / ".kit-record.jsonl"
+    for path in [record, *project.glob(f"{record.name}.gw*")]:
+        path.unlink(missing_ok=True)
+    return record
+
+
+class Suite10k:
+    """The 10,000-test suite, generated once into the bench's temporary directory and shared by three figures."""
+
+    count = 10_000
+
+    def __init__(self, scratch, work: Path) -> None:
+        self.project = _large_suite(work / "large10k", self.count)
+        self.url = scratch("large10k")
+        self.xdist_record: Path | None = None  # the last `-n 2` run's record (its streams beside it)
+        self.cpu: dict[object, list[float]] = {}  # CPU seconds of each run, per kind of run
+
+    def run(self, plugin: bool, extra: tuple[str, ...] = ()) -> None:
+        record = _fresh_record(self.project) if plugin else None
+        seconds = pytest_cmd(self.project, self.url, plugin, record, timeout=1800, extra=extra)
+        self.cpu.setdefault((plugin, extra), []).append(seconds)
+
+
+def fig_plugin_overhead_10k(suite: Suite10k, rounds: int) -> dict:
+    kit_s, bare_s, ratio = alternate(lambda: suite.run(True), lambda: suite.run(False), rounds, warmup=False)
+    record = suite.project / ".kit-record.jsonl"
+    record_bytes = record.stat().st_size if record.is_file() else 0
+    kit_cpu, bare_cpu = suite.cpu[True, ()], suite.cpu[False, ()]
+    return {"value": ratio, "kit_s": kit_s, "bare_s": bare_s, "tests": suite.count, "rounds": rounds,
+            "cpu_ratio": cpu_ratio(kit_cpu, bare_cpu), "kit_cpu_s": statistics.median(kit_cpu),
+            "bare_cpu_s": statistics.median(bare_cpu),
+            "record_bytes_per_test": round(record_bytes / suite.count),
+            "what": f"{suite.count:,} async tests touching the database: with recorder / plain ({rounds} rounds)"}
+
+
+def fig_xdist_speedup(suite: Suite10k, rounds: int) -> dict:
+    cores = os.cpu_count() or 1
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        return {"value": float("nan"), "cores": cores, "na": "pytest-xdist is not installed",
+                "what": "pytest-xdist is not installed: not measured"}
+
+    def run(workers: int) -> None:
+        suite.run(True, ("-n", str(workers)))
+        suite.xdist_record = suite.project / ".kit-record.jsonl"
+
+    # b (-n 2) runs last: its record and worker streams are what diagnose_records_10k reads
+    one, two, ratio = alternate(lambda: run(1), lambda: run(2), rounds, warmup=False)
+    figure = {"value": ratio, "jobs1_s": one, "jobs2_s": two, "cores": cores, "rounds": rounds,
+              "jobs1_cpu_s": statistics.median(suite.cpu[True, ("-n", "1")]),
+              "jobs2_cpu_s": statistics.median(suite.cpu[True, ("-n", "2")]),
+              "what": f"{suite.count:,}-test suite with the recorder, pytest -n 1 / -n 2 ({cores} cores)"}
+    if cores < 2:
+        figure["na"] = f"this machine has {cores} core: the target needs 2"
+    return figure
+
+
+# Runs `python -m kit ARGS` and writes the process's own peak RSS (VmHWM, KiB) to OUT at exit. The child's rusage
+# cannot say it: Linux carries the parent's peak RSS into a child's ru_maxrss at exec (and subprocess uses vfork),
+# so a bench that has loaded 100,000 records would be measured instead of kit.
+_PEAK_RSS = """
+import atexit, runpy, sys
+out = sys.argv.pop(1)
+
+def peak():
+    with open("/proc/self/status") as status, open(out, "w") as f:
+        f.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+
+atexit.register(peak)
+sys.argv[0] = "kit"
+runpy.run_module("kit", run_name="__main__", alter_sys=True)
+"""
+
+
+def fig_diagnose_records_10k(suite: Suite10k) -> tuple[dict, dict]:
+    """``kit diagnose --records`` on the ``-n 2`` run's record and worker streams: wall time and its peak RSS."""
+    if suite.xdist_record is None:  # no xdist: the serial record of the last recorder run
+        suite.run(True)
+        suite.xdist_record = suite.project / ".kit-record.jsonl"
+    record = suite.xdist_record
+    files = [record, *sorted(record.parent.glob(f"{record.name}.gw*"))]
+    size = sum(p.stat().st_size for p in files)
+    report, peak = suite.project.parent / "diagnose-records.json", suite.project.parent / "diagnose-peak-rss"
+    peak.unlink(missing_ok=True)
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", _PEAK_RSS, str(peak), "diagnose", "--records", *map(str, files),
+                              "--json", str(report)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    try:
+        rss_mb, how = int(peak.read_text()) / 1024, "VmHWM"
+    except (OSError, ValueError):  # no /proc: the rusage, an upper bound (it includes the bench's RSS at spawn)
+        rss_mb, how = usage.ru_maxrss / 1024, "ru_maxrss, upper bound"
+    try:
+        document = json.loads(report.read_text())
+        tests = sum(document.get(k) or 0 for k in ("passed", "failed", "errors"))  # what it read: the whole run?
+    except (OSError, ValueError):
+        tests = None
+    read = "?" if tests is None else f"{tests:,}"
+    what = (f"kit diagnose --records: {len(files)} stream(s), {size / 1e6:.1f} MB, {read} of {suite.count:,} tests "
+            f"read (exit {child.returncode})")
+    return ({"value": seconds, "streams": len(files), "record_mb": round(size / 1e6, 1), "exit": child.returncode,
+             "tests_in_report": tests, "what": what},
+            {"value": rss_mb, "measured_as": how,
+             "what": f"peak RSS of that kit diagnose --records ({size / 1e6:.1f} MB of records; {how})"})
 
 
 def fig_scenario_overhead(target, scratch, work: Path, cold: bool) -> dict:
@@ -260,13 +393,13 @@ def _bare_initdb_start(work: Path) -> float:
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
     run = lambda args: subprocess.run(args, cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: E731
                                       check=True, timeout=120, **kwargs)
-    from kit.db.embedded import _free_port
+    from kit.db.local_server import free_port
 
     started = time.perf_counter()
     run([str(bindir / "initdb"), "-D", str(data), "-U", "kit", "--auth=trust", "--locale=C", "-E", "UTF8",
          "--no-sync", "--no-instructions"])
     run([str(bindir / "pg_ctl"), "start", "-D", str(data), "-l", str(data / "log"), "-w",
-         "-o", f"-p {_free_port()} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data}"])
+         "-o", f"-p {free_port()} -c listen_addresses=127.0.0.1 -c unix_socket_directories={data}"])
     seconds = time.perf_counter() - started
     run([str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", "immediate", "-w"])
     shutil.rmtree(home, ignore_errors=True)
@@ -332,8 +465,9 @@ def fig_records_load(work: Path, count: int = 100_000) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, warm investigate only (< 5 minutes)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, warm investigate only (< 10 minutes)")
     parser.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    parser.add_argument("--only", nargs="+", metavar="FIGURE", help="measure only these figures (repeat runs of a few)")
     args = parser.parse_args()
     rounds = 5 if args.quick else 9  # a pytest run varies by ~20% here: medians need rounds
     target = resolve_target()
@@ -342,22 +476,40 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kit-bench-") as directory:
         work = Path(directory)
+        suite: list[Suite10k] = []  # generated when the first 10k figure runs
+
+        def s10k() -> Suite10k:
+            if not suite:
+                suite.append(Suite10k(scratch, work))
+            return suite[0]
+
         steps = [
             ("records_load_s", lambda: fig_records_load(work)),
             ("pg_cold_start_ratio", None),
             ("plugin_overhead", lambda: fig_plugin_overhead(target, scratch, work, rounds)),
             ("plugin_overhead_large", lambda: fig_plugin_overhead_large(target, scratch, work, 3 if args.quick else 5)),
+            ("plugin_overhead_10k", lambda: fig_plugin_overhead_10k(s10k(), 3 if args.quick else 5)),
+            ("xdist_speedup", lambda: fig_xdist_speedup(s10k(), 1 if args.quick else 3)),
+            ("diagnose_records_10k_s", None),
             ("diagnose_overhead", lambda: fig_diagnose_overhead(target, scratch, work, rounds)),
             ("scenario_overhead", lambda: fig_scenario_overhead(target, scratch, work, cold=not args.quick)),
             ("parallel_speedup", lambda: fig_parallel_speedup(target)),
             ("investigate_s", lambda: fig_investigate(cold=not args.quick)),
         ]
+        if args.only:
+            unknown = set(args.only) - {name for name, _ in steps}
+            if unknown:
+                parser.error(f"unknown figure(s): {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(n for n, _ in steps)}")
+            steps = [(name, step) for name, step in steps if name in args.only]
         try:
             for name, step in steps:
                 log(f"measuring {name}")
                 step_started = time.perf_counter()
                 if name == "pg_cold_start_ratio":
                     figures["pg_cold_start_ratio"], figures["pg_warm_start_s"] = fig_pg_start(work, rounds)
+                elif name == "diagnose_records_10k_s":
+                    figures[name], figures["diagnose_records_10k_rss_mb"] = fig_diagnose_records_10k(s10k())
                 else:
                     figures[name] = step()
                 figures[name]["bench_s"] = time.perf_counter() - step_started
@@ -375,14 +527,19 @@ def _rounded(figure: dict) -> dict:
 
 
 def print_table(figures: dict[str, dict]) -> None:
-    print(f"\n{'figure':<24} {'measured':>10} {'target':>9}  met  {'took':>5}  what")
+    print(f"\n{'figure':<27} {'measured':>10} {'target':>9}  met  {'took':>5}  what")
     for name, figure in figures.items():
         goal = TARGETS.get(name)
         value = figure["value"]
         met = "" if goal is None else ("yes" if (value <= goal[1] if goal[0] == "<=" else value >= goal[1]) else "NO")
+        if figure.get("na"):  # the machine cannot meet this target (one core, no xdist): said, not failed
+            met = "n/a"
         goal_text = f"{goal[0]} {goal[1]:g}" if goal else ""
         took = f"{figure['bench_s']:.0f} s" if "bench_s" in figure else ""
-        print(f"{name:<24} {value:>10.3f} {goal_text:>9}  {met:<4} {took:>5}  {figure.get('what', '')}")
+        what = figure.get("what", "") + (f" [{figure['na']}]" if figure.get("na") else "")
+        if "cpu_ratio" in figure:  # the recorder's cost in CPU: what a loaded machine's wall time blurs
+            what += f"; CPU {figure['cpu_ratio']:.3f}"
+        print(f"{name:<27} {value:>10.3f} {goal_text:>9}  {met:<4} {took:>5}  {what}")
 
 
 if __name__ == "__main__":
