@@ -142,3 +142,23 @@ def gone_or_zombie(pid: int | str) -> bool:
         return (Path(f"/proc/{pid}") / "stat").read_text().split(") ")[-1].startswith("Z")
     except OSError:
         return True
+
+
+def plain_pytest_counts(path: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> dict[str, int]:
+    """What plain pytest (no kit recorder, kit's own record variables removed) says of the suite at ``path``: its
+    summary line's counts, ``error`` and ``errors`` both as ``errors``: the reference a diagnosis is held to."""
+    import re
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KIT_RECORD")}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:kit.plugin",
+                             *args], cwd=path, capture_output=True, text=True, timeout=180, env={**clean, **env})
+    tail = result.stdout.strip().splitlines()[-1]
+    return {("errors" if kind.startswith("error") else kind): int(n)
+            for n, kind in re.findall(r"(\d+) (passed|failed|errors?)", tail)}
+
+
+def diagnosis_counts(diagnosis) -> dict[str, int]:
+    """A diagnosis' counts in :func:`plain_pytest_counts`' shape (zero counts left out, as pytest's summary does)."""
+    counts = {"passed": diagnosis.passed, "failed": diagnosis.failed, "errors": diagnosis.errors}
+    return {k: v for k, v in counts.items() if v}
+

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import diagnosis_counts, plain_pytest_counts
 
 from kit.db.target import scratch_database
 from kit.diagnose import diagnose
@@ -27,20 +25,6 @@ SUITES = Path(__file__).parent / "suites" / "precision"
 # A variant holds only the files that differ from the suite it is based on (like a catalogue entry's variants).
 BASED_ON = {"session_engine_eager_schema": "session_engine_function_tests"}
 ARGS = {"undisposed_engines_dev": ("-W", "default::ResourceWarning")}
-
-
-def _plain_counts(path: Path, url: str, args: tuple[str, ...] = ()) -> dict[str, int]:
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:kit.plugin",
-                             *args], cwd=path, capture_output=True, text=True, timeout=180,
-                            env={**_env(), "DATABASE_URL": url})
-    tail = result.stdout.strip().splitlines()[-1]
-    return {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|errors?)", tail)}
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("KIT_RECORD")}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +38,7 @@ def diagnosed(target, tmp_path_factory) -> dict[str, tuple[Diagnosis, dict[str, 
         shutil.copytree(SUITES / name, path, dirs_exist_ok=True)
         args = ARGS.get(name, ())
         with scratch_database(target, f"prec_{name}"[:24]) as database:
-            plain = _plain_counts(path, database.url, args)
+            plain = plain_pytest_counts(path, {"DATABASE_URL": database.url}, args)
         with scratch_database(target, f"prec_{name}"[:24]) as database:
             return diagnose(path, database.url, args=args, timeout=180), plain, path
 
@@ -64,19 +48,10 @@ def diagnosed(target, tmp_path_factory) -> dict[str, tuple[Diagnosis, dict[str, 
         return {name: future.result() for name, future in futures.items()}
 
 
-def _counts(diagnosis: Diagnosis) -> dict[str, int]:
-    counts = {"passed": diagnosis.passed, "failed": diagnosis.failed, "errors": diagnosis.errors}
-    return {k: v for k, v in counts.items() if v}
-
-
-def _plain(plain: dict[str, int]) -> dict[str, int]:
-    return {("errors" if k.startswith("error") else k): v for k, v in plain.items()}
-
-
 @pytest.mark.parametrize("name", sorted(d.name for d in SUITES.iterdir() if d.is_dir()))
 def test_counts_are_pytests(diagnosed, name):
     diagnosis, plain, _ = diagnosed[name]
-    assert _counts(diagnosis) == _plain(plain), render_text(diagnosis)
+    assert diagnosis_counts(diagnosis) == plain, render_text(diagnosis)
 
 
 @pytest.mark.parametrize("name", ["session_engine_function_tests", "session_engine_eager_schema"])

@@ -18,11 +18,10 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import diagnosis_counts, plain_pytest_counts
 
 from kit.db.redis_target import scratch_redis
 from kit.db.target import scratch_database
@@ -86,18 +85,6 @@ async def database_health() -> dict:
 ALL = (*NAMES, *BASED_ON)
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("KIT_RECORD")}
-
-
-def _plain_counts(path: Path, env: dict[str, str]) -> dict[str, int]:
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:kit.plugin"],
-                            cwd=path, capture_output=True, text=True, timeout=180, env={**_env(), **env})
-    tail = result.stdout.strip().splitlines()[-1]
-    return {("errors" if kind.startswith("error") else kind): int(n)
-            for n, kind in re.findall(r"(\d+) (passed|failed|errors?)", tail)}
-
-
 def _copy(name: str, root: Path) -> Path:
     path = root / name
     shutil.copytree(SUITES / BASED_ON.get(name, name), path)
@@ -125,7 +112,7 @@ def diagnosed(target, tmp_path_factory) -> dict[str, tuple[Diagnosis, dict[str, 
     def one(name: str):
         path = _copy(name, root)
         with services(name) as env:
-            plain = _plain_counts(path, env)
+            plain = plain_pytest_counts(path, env)
         with services(name) as env:
             url = env.pop("DATABASE_URL")
             return diagnose(path, url, timeout=180, env=env or None), plain, path
@@ -133,11 +120,6 @@ def diagnosed(target, tmp_path_factory) -> dict[str, tuple[Diagnosis, dict[str, 
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(one, name) for name in ALL}
         return {name: future.result() for name, future in futures.items()}
-
-
-def _counts(diagnosis: Diagnosis) -> dict[str, int]:
-    counts = {"passed": diagnosis.passed, "failed": diagnosis.failed, "errors": diagnosis.errors}
-    return {k: v for k, v in counts.items() if v}
 
 
 def _roots(diagnosis: Diagnosis) -> list[tuple[str, str, str]]:
@@ -155,7 +137,7 @@ def _broken_now(diagnosis: Diagnosis) -> list:
 @pytest.mark.parametrize("name", ALL)
 def test_counts_are_pytests(diagnosed, name):
     diagnosis, plain, _ = diagnosed[name]
-    assert _counts(diagnosis) == plain, render_text(diagnosis)
+    assert diagnosis_counts(diagnosis) == plain, render_text(diagnosis)
 
 
 def test_the_suites_break_as_their_readmes_say(diagnosed):

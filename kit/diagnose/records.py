@@ -23,8 +23,6 @@ from kit.run.streams import merge_streams, read_stream, stream_files
 
 __all__ = ["diagnose_records", "record_shards"]
 
-_WORKER_SUFFIX = ".gw"
-
 
 def _is_record(path: Path) -> bool:
     """True when the file's first readable line is a kit event."""
@@ -63,17 +61,9 @@ def record_shards(paths: list[Path]) -> list[list[Path]]:
     files = list(dict.fromkeys(p.resolve() for p in files))
     shards: dict[Path, list[Path]] = {}
     for path in files:  # a worker's stream goes with its controller's file when that was given too
-        base = path.with_name(_base_name(path)) if _worker_file(path) else path
+        base = path.with_name(events.record_of_stream(path.name) or path.name)
         shards.setdefault(base if base in files else path, []).append(path)
     return [sorted(group, key=lambda p: (p != base, len(p.name), p.name)) for base, group in shards.items()]
-
-
-def _worker_file(path: Path) -> bool:
-    return _WORKER_SUFFIX in path.name and path.name.rsplit(_WORKER_SUFFIX, 1)[1].isdigit()
-
-
-def _base_name(path: Path) -> str:
-    return path.name.rsplit(_WORKER_SUFFIX, 1)[0]
 
 
 def _labels(shards: list[list[Path]]) -> list[str | None]:

@@ -36,6 +36,7 @@ from kit.diagnose.evidence import (
 )
 from kit.diagnose.model import UNKNOWN, Finding, new_finding
 from kit.run.runner import CaseResult, PytestRun
+from kit.run.streams import lane
 
 __all__ = ["LOOP_CAUSES", "root_rule", "loop_cause", "timeout_cause", "hung_phase", "rollback_leak",
            "silent_concurrency"]
@@ -123,7 +124,7 @@ def _shared_with(case: CaseResult, shared: dict[str, list[dict]]) -> dict[str, l
     case that ran no loop counts only in a run with no CI shards (its worker is then one of those)."""
     if not shared:
         return {}
-    lanes = {loop.rsplit(":", 1)[0] for loops in case.loops.values() for loop in loops if ":" in loop}
+    lanes = {lane(loop) for loops in case.loops.values() for loop in loops} - {""}
     if not lanes:
         return {} if any("." in (e.get("worker") or "") for found in shared.values() for e in found) else shared
     return {db: found for db, found in shared.items() if lanes & {e.get("worker") for e in found}}

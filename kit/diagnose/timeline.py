@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from kit.run.streams import lane
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -13,14 +15,9 @@ if TYPE_CHECKING:
 __all__ = ["loop_timeline_figure", "timeline"]
 
 
-def _lane(label: str) -> str:
-    """The worker or shard a loop label belongs to (``gw0`` of ``gw0:L1``), empty for a single process's."""
-    return label.rsplit(":", 1)[0] if ":" in label else ""
-
-
 def _lane_order(label: str) -> tuple[str, int]:
     number = label.rsplit(":", 1)[-1][1:]
-    return _lane(label), int(number) if number.isdigit() else 0
+    return lane(label), int(number) if number.isdigit() else 0
 
 
 def timeline(diagnosis: Diagnosis) -> Figure:
@@ -72,13 +69,13 @@ def loop_timeline_figure(cases: Sequence[Any], findings: Sequence[Any] | None = 
         if None not in points:
             ax.annotate("", xy=(points[2], points[3]), xytext=(points[0], points[1]), zorder=1,
                         arrowprops={"arrowstyle": "->", "linestyle": "--", "color": "#8250df", "alpha": 0.7})
-    lanes = [_lane(label) for label in labels]  # one band per xdist worker or CI shard (gw0:L1, shard-2.gw1:L3)
-    for index, lane in enumerate(dict.fromkeys(lanes)):
-        rows = [i for i, name in enumerate(lanes) if name == lane]
-        if lane and index % 2 == 0:
+    lanes = [lane(label) for label in labels]  # one band per xdist worker or CI shard (gw0:L1, shard-2.gw1:L3)
+    for index, band in enumerate(dict.fromkeys(lanes)):
+        rows = [i for i, name in enumerate(lanes) if name == band]
+        if band and index % 2 == 0:
             ax.axhspan(min(rows) - 0.5, max(rows) + 0.5, color="#f6f8fa", zorder=0)
-        if lane:
-            ax.annotate(lane, (1.0, (min(rows) + max(rows)) / 2), xycoords=("axes fraction", "data"), xytext=(4, 0),
+        if band:
+            ax.annotate(band, (1.0, (min(rows) + max(rows)) / 2), xycoords=("axes fraction", "data"), xytext=(4, 0),
                         textcoords="offset points", fontsize=7, color="#57606a", va="center")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(-0.9, max(len(labels) - 0.4, 0.6))

@@ -55,7 +55,8 @@ from typing import Any
 __all__ = ["FORMAT", "CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "OBJECT", "LOG", "WARNING", "END",
            "CONNECT", "CROSS_LOOP_OBJECT", "CLOSED_AFTER_LOOP",
            "CROSS_LOOP_CHECKOUT", "CROSS_LOOP_USE", "CONCURRENT_USE", "JOINED_ROLLBACK", "LEAKED_COMMIT",
-           "POOL_CREATED", "SCHEMA", "POOL_ACTIONS", "EVIDENCE_KINDS", "encode", "decode"]
+           "POOL_CREATED", "SCHEMA", "POOL_ACTIONS", "EVIDENCE_KINDS", "worker_stream", "record_of_stream", "encode",
+           "decode"]
 
 FORMAT = 2  # 2: one stream per xdist worker, ``format``/``worker`` in config; 1 (no ``format``): kit before that
 
@@ -75,6 +76,17 @@ POOL_ACTIONS = (CONNECT, CROSS_LOOP_CHECKOUT, CROSS_LOOP_USE, CONCURRENT_USE, JO
 EVIDENCE_KINDS = frozenset({LOG, WARNING, POOL, FIXTURE, OBJECT})
 
 _ENCODER = json.JSONEncoder(default=str)  # one encoder: json.dumps(default=...) builds one per call
+
+
+def worker_stream(path: str, worker: str) -> str:
+    """Where an xdist worker writes its stream: beside the record file, ``FILE.gw0``."""
+    return f"{path}.{worker}"
+
+
+def record_of_stream(name: str) -> str | None:
+    """The record file name a worker stream's name belongs to (``FILE`` for ``FILE.gw0``); None for any other name."""
+    base, _, worker = name.rpartition(".")
+    return base if base and worker.startswith("gw") and worker[2:].isdigit() else None
 
 
 def encode(kind: str, t: float, data: dict[str, Any]) -> str:

@@ -28,7 +28,7 @@ import pytest
 from kit.recorder import hang, sqla, transports
 from kit.recorder.compat import observer
 from kit.recorder.config import asyncio_config, count_runners
-from kit.recorder.events import CONFIG, END, FIXTURE, FORMAT, REPORT, START, TEST, WARNING, encode
+from kit.recorder.events import CONFIG, END, FIXTURE, FORMAT, REPORT, START, TEST, WARNING, encode, worker_stream
 from kit.recorder.exceptions import collect_error_type, exception_chain, readable_message, type_name, user_frames
 from kit.recorder.logs import capture_error_logs
 from kit.recorder.loops import LoopTracker, patch_run_until_complete
@@ -212,7 +212,7 @@ def pytest_configure(config: pytest.Config) -> None:
         path = os.path.join(".kit", "records.jsonl")
     register_database_secret()
     if worker_id(config):  # one stream per xdist worker, beside the controller's (kit.run.streams merges them)
-        path = f"{path}.{worker_id(config)}"
+        path = worker_stream(path, worker_id(config))
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)  # `--kit-record=kit-records/x.jsonl`
         recorder = Recorder(config, path)

@@ -183,7 +183,7 @@ def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
     def before_execute(conn, _cursor, statement, *_args) -> None:
         if unjoined and id(conn) in unjoined and str(statement).lstrip()[:6].upper() in _WRITES:
             unjoined[id(conn)][1] += 1
-        if "TABLE" in statement[:24]:  # DDL only: one substring test per statement
+        if statement.find("TABLE", 0, 24) != -1:  # DDL only: one bounded search per statement, no copy
             _schema_change(recorder, conn, statement, schema_seen)
         try:
             task, key = asyncio.current_task(), id(conn)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kit.recorder import events
 
-__all__ = ["stream_files", "qualify", "Stream", "read_stream", "merge_streams"]
+__all__ = ["stream_files", "lane", "qualify", "Stream", "read_stream", "merge_streams"]
 
 # fields that hold a loop label, and fields that hold a per-process object id, per event kind
 _LOOP_FIELDS = ("loop", "created_on", "opened_on")
@@ -24,8 +24,15 @@ _ID_FIELDS = ("conn", "pool")
 
 def stream_files(path: Path) -> list[Path]:
     """A record file and the per-worker streams written beside it (``FILE.gw0``...), those that exist."""
-    siblings = sorted(path.parent.glob(f"{path.name}.gw*"), key=lambda p: (len(p.name), p.name))
+    siblings = sorted((p for p in path.parent.glob(f"{path.name}.gw*") if events.record_of_stream(p.name) == path.name),
+                      key=lambda p: (len(p.name), p.name))
     return [p for p in [path, *siblings] if p.is_file()]
+
+
+def lane(label: str) -> str:
+    """The process a qualified loop label belongs to (``shard-2.gw0`` of ``shard-2.gw0:L1``); empty for a label of a
+    single stream (``L1``)."""
+    return label.rsplit(":", 1)[0] if ":" in label else ""
 
 
 def qualify(event: dict, prefix: str, shard: str | None = None, tests: bool = False) -> dict:
