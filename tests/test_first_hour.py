@@ -42,6 +42,8 @@ def _interrupt_when(process: subprocess.Popen, ready, what: str, timeout: float 
         if ready(lines):
             break
         assert time.monotonic() < deadline, f"never saw {what}: {''.join(lines)}"
+    else:  # the output ended: kit finished before it was ready to be interrupted
+        raise AssertionError(f"kit exited before {what}: {''.join(lines)}")
     return "".join(lines) + _interrupt(process)
 
 
@@ -75,7 +77,7 @@ def test_ctrl_c_stops_investigate_kills_its_kernels_and_keeps_the_previous_repor
     (out / "index.html").write_text("the previous complete set")
     for _attempt in range(3):  # under a loaded CI both notebooks may end before the interrupt lands: try again
         process = _interruptible("investigate", "--out", str(out), "03", "06")
-        output = _interrupt_when(process, lambda lines: sum("started" in line for line in lines) == 2
+        output = _interrupt_when(process, lambda lines: sum(line.startswith("  started ") for line in lines) == 2
                                  and wait_until(lambda: _kit_processes("ipykernel"), 60, "a running kernel"),
                                  "both notebooks started")
         if "stopped 0 running process group(s)" not in output:

@@ -50,14 +50,38 @@ async def test_second():
     async with engine.connect() as conn:
         assert (await conn.execute(text("select 1"))).scalar() == 1
 # %%
+loops = _kit
+notebook_engine = create_async_engine(os.environ["DATABASE_URL"])
+async with notebook_engine.connect() as conn:  # top-level await: on the kernel's own loop
+    assert (await conn.execute(text("select 1"))).scalar() == 1
+# %%
+%%kit
+async def test_reuse_the_notebook_engine():
+    async with notebook_engine.connect() as conn:
+        await conn.execute(text("select 1"))
+# %%
+import ipytest
+
+kernel = _kit
+ipytest.autoconfig(run_in_thread=False, addopts=kn.IPYTEST_ADDOPTS)  # pytest on the kernel's own thread
+# %%
+%%kit
+import asyncio
+
+
+async def test_on_the_kernel_thread():
+    await asyncio.sleep(0)
+# %%
 import json
 
-loops = _kit
+running = _kit
+kn.setup()  # back to run_in_thread=True
 print("SUMMARY " + json.dumps({name: {"type": type(cell).__name__, "exit_code": cell.exit_code,
                                       "outcomes": {c.nodeid: c.outcome for c in cell.run.cases},
                                       "loops": {c.nodeid: c.loops for c in cell.run.cases},
                                       "causes": cell.causes}
-                               for name, cell in (("passing", passing), ("failing", failing), ("loops", loops))}))
+                               for name, cell in (("passing", passing), ("failing", failing), ("loops", loops),
+                                                  ("kernel", kernel), ("running", running))}))
 '''
 
 
@@ -119,6 +143,24 @@ def test_a_different_loop_failure_is_diagnosed_under_the_cell(kernel_run):
     assert "a connection opened on L" in page  # the pool's evidence
 
 
+def test_an_engine_awaited_on_the_kernels_loop_is_named_from_the_pool(kernel_run):
+    """The connection was opened in a cell, before pytest (and its recorder) started: its loop is still found."""
+    notebook = kernel_run
+    summary = _summary(notebook)["kernel"]
+    assert summary["outcomes"] == {"cell.py::test_reuse_the_notebook_engine": "failed"}
+    assert summary["causes"] == ["notebook-kernel-engine"]
+    page = _html(notebook, 7)
+    assert "before pytest started" in page and "MainThread" in page
+
+
+def test_pytest_on_the_kernels_thread_is_named_from_the_recorded_config(kernel_run):
+    notebook = kernel_run
+    summary = _summary(notebook)["running"]
+    assert summary["outcomes"] == {"cell.py::test_on_the_kernel_thread": "failed"}
+    assert summary["causes"] == ["notebook-running-loop"]
+    assert "already running" in _html(notebook, 9)
+
+
 def test_the_cells_tests_are_in_the_records(kernel_run):
     from kit.run.records import iter_records
 
@@ -129,3 +171,18 @@ def test_the_cells_tests_are_in_the_records(kernel_run):
     assert by_subject["cell.py::test_second"]["outcome"] == "failed"
     assert by_subject["cell.py::test_second"]["loops"]["phases"]["call"]
     assert by_subject["cell.py::test_first"]["target_kind"] == "embedded"
+
+
+def test_the_same_message_outside_a_kernel_is_not_the_notebooks(tmp_path):
+    """``asyncio.run()`` called inside an async test says "cannot be called from a running event loop" too; no loop
+    ran on pytest's thread before the session, so kit must not send the user to ipytest's run_in_thread."""
+    from kit.diagnose import diagnose
+
+    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
+    (tmp_path / "test_nested.py").write_text("import asyncio\n\n\nasync def test_nested_run():\n"
+                                             "    asyncio.run(asyncio.sleep(0))\n")
+    diagnosis = diagnose(tmp_path, timeout=120)
+    [case] = diagnosis.run.cases
+    assert case.outcome == "failed" and "cannot be called from a running event loop" in case.message
+    assert "notebook-running-loop" not in {f.cause for f in diagnosis.findings}
+    assert not diagnosis.run.config.get("running_loop")

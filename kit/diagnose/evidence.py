@@ -33,14 +33,15 @@ from kit.recorder.events import (
 )
 from kit.run.runner import CaseResult, PytestRun
 
-__all__ = ["DIFFERENT_LOOP", "BUSY", "LOOP_CLOSED", "PENDING", "NEVER_RETRIEVED", "SCOPE_MISMATCH", "STRICT",
-           "CONCURRENT",
+__all__ = ["DIFFERENT_LOOP", "BUSY", "RUNNING_LOOP", "LOOP_CLOSED", "PENDING", "NEVER_RETRIEVED", "SCOPE_MISMATCH",
+           "STRICT", "CONCURRENT",
            "GREENLET", "LIFESPAN", "TERMINATED", "DEASSOCIATED", "UNDISPOSED", "Evidence", "PoolOrigin", "short",
            "object_line", "texts", "config_line", "raw_evidence", "case_of", "runner_context"]
 
 # -- the messages each entry shows ----------------------------------------------------------------------
 DIFFERENT_LOOP = re.compile(r"attached to a different loop|different event loop|is bound to a different event loop")
 BUSY = re.compile(r"another operation is in progress")
+RUNNING_LOOP = re.compile(r"cannot be called from a running event loop|This event loop is already running")
 LOOP_CLOSED = re.compile(r"Event loop is closed")
 # a session refusing work after an earlier failure inside it: fallout of that failure, never a cause of its own
 PENDING = re.compile(r"PendingRollbackError|Can't reconnect until invalid transaction is rolled back|"

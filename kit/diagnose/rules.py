@@ -22,6 +22,7 @@ from kit.diagnose.evidence import (
     LIFESPAN,
     LOOP_CLOSED,
     PENDING,
+    RUNNING_LOOP,
     SCOPE_MISMATCH,
     STRICT,
     TERMINATED,
@@ -70,6 +71,11 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
             "ScopeMismatch on pytest-asyncio's loop runner: a wider-scoped async fixture was asked to run on the "
             "function-scoped loop", *(f"requesting fixture: {line}" for line in stack[:2]), config_line(config)], \
             ["message", "config"]
+    if RUNNING_LOOP.search(text) and config.get("running_loop"):
+        return "notebook-running-loop", [
+            f"pytest ran on thread {config.get('thread') or 'MainThread'}, where an event loop was already running "
+            "(a Jupyter kernel's): pytest-asyncio cannot start a loop of its own there",
+            one_line(case.message, 160)], ["config", "message"]
     if STRICT.search(text):
         return "strict-mode-async-fixture", [
             f"pytest-asyncio mode={config.get('asyncio_mode') or 'strict (default)'}: an async fixture or test "
@@ -189,12 +195,18 @@ def loop_cause(case: CaseResult, ev: Evidence) -> Rule:
         basis.append("pool")
         created = crossing.get("created_on")
         connect = ev.connects.get(str(crossing.get("conn")), {})
-        where = f"{connect.get('phase') or '?'} of {connect.get('nodeid') or 'outside any test'}"
+        before = bool(connect.get("before_recording"))
+        where = "before pytest started" if before else \
+            f"{connect.get('phase') or '?'} of {connect.get('nodeid') or 'outside any test'}"
         evidence.append(f"pool: a connection opened on {created} ({where}) was checked out on {crossing.get('loop')} "
                         f"({crossing.get('phase')} of {case.nodeid})")
         thread, taken_in = connect.get("thread"), crossing.get("thread")
         origin = ev.pool_origin(connect)
-        if thread and thread != ev.session_thread:
+        if before and thread == "MainThread" and ev.session_thread != "MainThread":
+            evidence.append(f"{created} was running on thread 'MainThread' while pytest ran on thread "
+                            f"'{ev.session_thread}': a Jupyter kernel's loop, where a cell awaited on the engine")
+            return "notebook-kernel-engine", evidence, [*basis, "threads"]
+        if thread and thread != ev.session_thread and not before:
             evidence.append(f"that connection was opened in thread '{thread}', on that thread's own event loop "
                             "(a sync TestClient runs the app on a portal thread)")
             if taken_in and taken_in != ev.session_thread and taken_in != thread:

@@ -17,6 +17,7 @@ stays inline rather than behind helpers.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -88,8 +89,12 @@ class Recorder(LoopTracker):
     # -- pytest hooks ----------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         workers = getattr(self.config.option, "numprocesses", None) if self.worker is None else None
+        # a loop already running on pytest's own thread (a Jupyter kernel's, without ipytest's run_in_thread):
+        # no async test can start its own there
+        running = asyncio._get_running_loop() is not None
         self.emit(CONFIG, format=FORMAT, worker=self.worker, thread=threading.current_thread().name,
-                  **({"xdist": workers} if workers else {}), **asyncio_config(self.config))
+                  **({"xdist": workers} if workers else {}), **({"running_loop": True} if running else {}),
+                  **asyncio_config(self.config))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Which plugin runs the collected tests (fixes differ between pytest-asyncio and AnyIO): counted once."""

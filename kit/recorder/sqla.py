@@ -112,11 +112,13 @@ def _listen_pool(recorder: Recorder, event: Any, pool: type) -> Callable[[], obj
                       phase=recorder.phase, thread=threading.current_thread().name,
                       pool=recorder.pool_alias.get(owner, owner))
 
-    def on_checkout(dbapi_connection, _record, _proxy) -> None:
+    def on_checkout(dbapi_connection, record, _proxy) -> None:
         loop = recorder.current_loop_label()
         key = id(dbapi_connection)
         recorder.checked_out[key] = (recorder.nodeid, recorder.phase, loop)  # named in a hang dump if never returned
         created = recorder.connections.get(key)
+        if created is None and loop:
+            created = _opened_before(recorder, dbapi_connection, record)
         if created and loop and created != loop:
             recorder.crossed.add((key, loop))
             recorder.emit(POOL, action=CROSS_LOOP_CHECKOUT, conn=key, created_on=created,
@@ -126,6 +128,28 @@ def _listen_pool(recorder: Recorder, event: Any, pool: type) -> Callable[[], obj
     event.listen(pool, "connect", on_connect)
     event.listen(pool, "checkout", on_checkout)
     return lambda: (event.remove(pool, "connect", on_connect), event.remove(pool, "checkout", on_checkout))
+
+
+def _opened_before(recorder: Recorder, dbapi_connection: Any, record: Any) -> str | None:
+    """A pooled connection the recorder never saw opened: it was made before pytest started (in a notebook cell, on
+    the kernel's loop; at import, under ``asyncio.run``). A loop-bound driver connection (asyncpg's) still knows
+    its loop: labelled and noted once, with the thread running that loop if one is."""
+    try:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        loop = getattr(driver, "_loop", None)
+        if not isinstance(loop, asyncio.AbstractEventLoop):
+            return None  # not bound to a loop (psycopg's): nothing to cross
+        label = recorder.label(loop)
+        ident = getattr(loop, "_thread_id", None) if loop.is_running() else None
+        thread = next((t.name for t in threading.enumerate() if ident is not None and t.ident == ident), None)
+        key = id(dbapi_connection)
+        recorder.connections[key] = label or "?"
+        owner = id(getattr(record, "_ConnectionRecord__pool", None))
+        recorder.emit(POOL, action=CONNECT, conn=key, loop=label, nodeid=None, phase=None, thread=thread,
+                      pool=recorder.pool_alias.get(owner, owner), before_recording=True)
+        return label
+    except Exception:  # noqa: BLE001 - the recorder must never change an outcome
+        return None
 
 
 def _held_across_loops(recorder: Recorder, conn: Any) -> None:

@@ -148,7 +148,8 @@ def _investigate(target: Target, out: Path, paths: list[Path], timeout: float, j
     began = time.monotonic()
 
     def one(path: Path) -> NotebookResult:
-        print(f"  started {path.stem}", flush=True)
+        with lock:  # one line per notebook: two threads' print() calls would interleave text and newline
+            print(f"  started {path.stem}", flush=True)
         started = time.monotonic()
         notebook = injected.get(path) or nbformat.read(path, as_version=4)
         error = execute_notebook(notebook, path.parent, timeout)
