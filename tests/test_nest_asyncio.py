@@ -107,7 +107,7 @@ def measured(target, tmp_path_factory):
     events = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
     tests = {}
     for event in events:
-        name = event.get("nodeid", "").rpartition("::")[2]
+        name = (event.get("nodeid") or "").rpartition("::")[2]
         if event["event"] == "report" and event.get("outcome") != "passed":
             tests.setdefault(name, {})["error"] = f"{event.get('error_type')}: {event.get('message')}"
         elif event["event"] == "test":

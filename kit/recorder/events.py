@@ -52,8 +52,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["FORMAT", "CONFIG", "START", "TEST", "REPORT", "FIXTURE", "POOL", "OBJECT", "LOG", "WARNING", "END",
-           "CONNECT", "CROSS_LOOP_OBJECT", "CLOSED_AFTER_LOOP",
+__all__ = ["FORMAT", "CONFIG", "START", "start_line", "TEST", "REPORT", "FIXTURE", "POOL", "OBJECT", "LOG", "WARNING",
+           "END", "CONNECT", "CROSS_LOOP_OBJECT", "CLOSED_AFTER_LOOP",
            "CROSS_LOOP_CHECKOUT", "CROSS_LOOP_USE", "CONCURRENT_USE", "JOINED_ROLLBACK", "LEAKED_COMMIT",
            "POOL_CREATED", "SCHEMA", "POOL_ACTIONS", "EVIDENCE_KINDS", "worker_stream", "record_of_stream", "encode",
            "decode"]
@@ -92,6 +92,12 @@ def record_of_stream(name: str) -> str | None:
 def encode(kind: str, t: float, data: dict[str, Any]) -> str:
     """One event as its line (without the newline)."""
     return _ENCODER.encode({"event": kind, "t": t, **data})
+
+
+def start_line(t: float, nodeid: str) -> str:
+    """A test's start event as its line (with the newline): :func:`encode`'s output, formatted directly, since
+    it is written once per test."""
+    return f'{{"event": "{START}", "t": {round(t, 4)!r}, "nodeid": {_ENCODER.encode(nodeid)}}}\n'
 
 
 def decode(lines: Iterable[str]) -> Iterator[dict[str, Any]]:

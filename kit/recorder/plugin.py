@@ -29,7 +29,7 @@ import pytest
 from kit.recorder import hang, sqla, transports
 from kit.recorder.compat import observer
 from kit.recorder.config import asyncio_config, count_runners
-from kit.recorder.events import CONFIG, END, FIXTURE, FORMAT, REPORT, START, TEST, WARNING, encode, worker_stream
+from kit.recorder.events import CONFIG, END, FIXTURE, FORMAT, REPORT, TEST, WARNING, encode, start_line, worker_stream
 from kit.recorder.exceptions import collect_error_type, exception_chain, readable_message, type_name, user_frames
 from kit.recorder.logs import capture_error_logs
 from kit.recorder.loops import LoopTracker, patch_run_until_complete
@@ -58,6 +58,8 @@ class Recorder(LoopTracker):
         self.fixture_names: list[tuple[str, str]] = []  # (name, scope) of each fixture being set up
         self.checked_out: dict[int, tuple] = {}  # pooled connection -> (test, phase, loop) that took it
         self._passed: dict[str, float] = {}  # phase -> duration, for the test in progress
+        self._failure: dict[str, Any] | None = None  # a failed phase's report, until its exception is known
+        self._flushed = 0.0  # monotonic time of the last flush
         self._restore: list[Callable[[], object]] = []
         self.recording = True  # False once the session ended: wrappers left on live objects fall silent
 
@@ -71,6 +73,21 @@ class Recorder(LoopTracker):
             pass
         finally:
             self._lock.release()
+
+    def start(self, nodeid: str) -> None:
+        """The test's start event, flushed so a crash or a hang is attributed to it, at most every 0.2 s: a test
+        that runs longer than that finds its start on disk; a faster one is written with the next flush (a hang
+        dump and the session's end flush everything)."""
+        try:
+            now = time.time()
+            line = start_line(now, nodeid)
+            with self._lock:
+                self._handle.write(line)
+                if now - self._flushed >= FLUSH_EVERY:
+                    self._flushed = now
+                    self._handle.flush()
+        except Exception:  # noqa: BLE001 - the recorder must never change an outcome
+            pass
 
     def emit(self, event: str, **data: Any) -> None:
         try:
@@ -109,11 +126,11 @@ class Recorder(LoopTracker):
         self._phase_loops = {}
         self._fixture_loops = {}
         self._passed = {}
-        self.emit(START, nodeid=nodeid)
-        self.flush()
+        self.start(nodeid)
         try:
             return (yield)
         finally:
+            self._emit_failure()
             self.emit(TEST, nodeid=nodeid, loops=self._phase_loops, fixture_loops=self._fixture_loops,
                       passed=self._passed)
             self.nodeid = None
@@ -132,6 +149,8 @@ class Recorder(LoopTracker):
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
         self.phase = "teardown"
+        if self._failure is not None:  # a failure without an exception (a strict xpass): written before teardown
+            self._emit_failure()
 
     @observer
     def pytest_fixture_setup(self, fixturedef: Any, request: pytest.FixtureRequest) -> Generator[None, Any, Any]:
@@ -147,28 +166,48 @@ class Recorder(LoopTracker):
                 self.emit(FIXTURE, nodeid=self.nodeid, fixture=fixturedef.argname, scope=fixturedef.scope,
                           loop=used[-1])
 
-    @observer
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Generator[None, Any, Any]:
+    # Outcomes come from the report hooks, plain hooks (far cheaper than a wrapper around makereport, three times
+    # a test): a passing phase is folded into the test's end event (one write per passing test); a failure's
+    # exception, which the report no longer holds, comes with pytest_exception_interact right after its report.
+    # Under xdist the controller replays every worker's reports: only the process that ran the test records it.
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.nodeid is None:  # not a test of this process (an xdist controller's copy of a worker's report)
+            return
         self.phase = None
-        report = yield
         try:
-            if report.outcome == "passed":  # folded into the test's end event: one write per passing test
-                self._passed[call.when] = round(call.duration, 6)
-                return report
-            data: dict[str, Any] = {"nodeid": item.nodeid, "when": call.when, "outcome": report.outcome,
-                                    "duration": round(call.duration, 6)}
-            if call.excinfo is not None and report.outcome != "passed":
-                exc = call.excinfo.value
-                data["error_type"] = type_name(call.excinfo.type)
-                data["message"] = mask(readable_message(exc))[:MAX_MESSAGE]
-                data["chain"] = exception_chain(exc)[1:]
-                data["frames"] = user_frames(call.excinfo.tb)
-            if report.outcome == "skipped":
+            self._emit_failure()
+            if report.passed:
+                self._passed[report.when] = round(report.duration, 6)
+                return
+            data: dict[str, Any] = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+                                    "duration": round(report.duration, 6)}
+            if report.skipped:
                 data["message"] = mask(str(report.longrepr))[:MAX_MESSAGE]
-            self.emit(REPORT, **data)
-        except Exception:  # noqa: BLE001
+                self.emit(REPORT, **data)
+            else:
+                self._failure = data  # its exception, if any, comes next (pytest_exception_interact)
+        except Exception:  # noqa: BLE001 - the recorder must never change an outcome
             pass
-        return report
+
+    def pytest_exception_interact(self, node: Any, call: pytest.CallInfo, report: Any) -> None:
+        failure = self._failure
+        if failure is None or getattr(report, "nodeid", None) != failure["nodeid"] or call.excinfo is None:
+            return
+        try:
+            exc = call.excinfo.value
+            failure["error_type"] = type_name(call.excinfo.type)
+            failure["message"] = mask(readable_message(exc))[:MAX_MESSAGE]
+            failure["chain"] = exception_chain(exc)[1:]
+            failure["frames"] = user_frames(call.excinfo.tb)
+        except Exception:  # noqa: BLE001 - the recorder must never change an outcome
+            pass
+        self._emit_failure()
+
+    def _emit_failure(self) -> None:
+        """Write the failed phase's report held for its exception (once)."""
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            self.emit(REPORT, **failure)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -197,6 +236,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write kit's per-test loop/session records (JSON Lines) to FILE")
 
 
+FLUSH_EVERY = 0.2  # seconds between flushes of the record file at a test's start
 _OWNER = "KIT_RECORD_OWNER"  # the pid of the process whose session is being recorded
 _active: list[Recorder] = []   # the session this process records (at most one)
 
