@@ -19,10 +19,14 @@ from kit.catalogue.scenario import assemble, catalogue
 from kit.db.redis_target import scratch_redis
 from kit.db.target import scratch_database
 from kit.diagnose import Diagnosis, Finding, classify, diagnose, render_text
+from kit.reference import assemble_stage
+from kit.reference.suite import stages
 from kit.run.runner import CaseResult, PytestRun
 
 SUITES = Path(__file__).parent / "suites"
 ENTRIES = [s for s in catalogue() if s.kind == "pytest"]
+STAGES = stages()
+XDIST = "-n 2"  # the runs under pytest-xdist: `kit diagnose PATH -- -n 2`
 FIXED_SHOP_INI = """[pytest]
 testpaths = tests
 asyncio_mode = auto
@@ -46,14 +50,25 @@ def diagnosed(target, tmp_path_factory) -> dict[str, Diagnosis]:
     (fixed_shop / "pytest.ini").write_text(FIXED_SHOP_INI)
     work["shop_module_engine_fixed"] = (fixed_shop, 120)
 
-    needs_redis = {f"{s.id}/{v}" for s in ENTRIES if "redis" in s.services for v in ("broken", "fixed")}
+    needs_redis = {f"{s.id}/{v}" for s in ENTRIES if "redis" in s.services for v in ("broken", "fixed", XDIST)}
+    # under pytest-xdist: every broken variant, and every reference stage serially and under xdist
+    for scenario in ENTRIES:
+        # xdist's workers take seconds to start on a loaded machine: a hang entry's short limit would kill the run
+        # before its hang
+        work[f"{scenario.id}/{XDIST}"] = (assemble(scenario, "broken", root / scenario.id / "xdist"),
+                                          max(60.0, scenario.time_limit("broken") * 3))
+    for stage in STAGES:
+        for mode in ("serial", XDIST):
+            work[f"stage:{stage.name}/{mode}"] = (assemble_stage(stage.name, root / "stages" / stage.name / mode), 240)
+            needs_redis |= {f"stage:{stage.name}/{mode}"} if "redis" in stage.services else set()
 
     def one(name: str) -> Diagnosis:
         path, timeout = work[name]
-        with scratch_database(target, name.replace("/", "_")[:24]) as database, \
+        with scratch_database(target, name.replace("/", "_").replace(":", "_")[:24]) as database, \
                 contextlib.ExitStack() as services:
             env = {"REDIS_URL": services.enter_context(scratch_redis())} if name in needs_redis else None
-            return diagnose(path, database.url, timeout=timeout, env=env)
+            args = ("-n", "2") if name.endswith(XDIST) else ()
+            return diagnose(path, database.url, args=args, timeout=timeout, env=env)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         futures = {name: pool.submit(one, name) for name in work}
@@ -83,6 +98,50 @@ def test_fixed_variant_has_no_findings(diagnosed, entry):
     diagnosis = diagnosed[f"{entry}/fixed"]
     assert diagnosis.passed > 0 and diagnosis.failed == diagnosis.errors == 0
     assert diagnosis.findings == [], _summary(diagnosis)
+
+
+def _causes_by_test(diagnosis: Diagnosis) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for finding in diagnosis.findings:
+        found.setdefault(finding.nodeid, set()).add(finding.cause)
+    return found
+
+
+def _xdist_keeps_the_causes(serial: Diagnosis, xdist: Diagnosis, added: frozenset[str] = frozenset()) -> None:
+    """The same root causes under ``-n 2`` as serially, though tests land on other workers: every cause of the
+    xdist run is one the serial run showed (or in ``added``: a conflict xdist itself brings), and every serial
+    cause shows again unless xdist's scheduling kept every test that showed it from failing. An ``unknown`` is
+    allowed only on a test that passed serially: two tests on two workers at once expose an order dependence."""
+    text = _summary(serial) + "\n--- under -n 2 ---\n" + _summary(xdist)
+    serial_causes = {f.cause for f in serial.findings}
+    passed_serially = {c.nodeid for c in serial.run.cases if c.outcome == "passed"}
+    for nodeid, causes in _causes_by_test(xdist).items():
+        for cause in causes:
+            assert cause in serial_causes | added or (cause == "unknown" and nodeid in passed_serially), text
+    xdist_failed = {c.nodeid for c in xdist.run.cases if c.outcome in ("failed", "error", "timeout")}
+    xdist_causes = _causes_by_test(xdist)
+    for nodeid, causes in _causes_by_test(serial).items():
+        if nodeid in xdist_failed and not xdist_causes.get(nodeid, set()) & added:  # not failed earlier by xdist's own
+            assert causes & ({f.cause for f in xdist.findings} | {"unknown"}), text
+    assert sorted(xdist.run.config.get("workers") or []) == ["gw0", "gw1"], text
+    assert all(loop.startswith(("gw0:", "gw1:")) for c in xdist.run.cases for loops in c.loops.values()
+               for loop in loops), text
+
+
+@pytest.mark.parametrize("entry", [s.id for s in ENTRIES])
+def test_a_broken_variant_under_xdist_has_the_serial_causes(diagnosed, entry):
+    _xdist_keeps_the_causes(diagnosed[f"{entry}/broken"], diagnosed[f"{entry}/{XDIST}"])
+
+
+@pytest.mark.parametrize("stage", [s.name for s in STAGES])
+def test_a_reference_stage_under_xdist_has_the_serial_causes_and_the_shared_schema(diagnosed, stage):
+    """Every stage builds its tables in a session fixture on one database: under xdist each worker rebuilds them
+    under the other, a conflict of its own that kit names from the two workers' schema events."""
+    serial, xdist = diagnosed[f"stage:{stage}/serial"], diagnosed[f"stage:{stage}/{XDIST}"]
+    _xdist_keeps_the_causes(serial, xdist, added=frozenset({"xdist-shared-schema"}))
+    assert "xdist-shared-schema" not in {f.cause for f in serial.findings}, _summary(serial)
+    shared = [f for f in xdist.findings if f.cause == "xdist-shared-schema"]
+    assert shared and all("schema" in f.basis for f in shared), _summary(xdist)
 
 
 def test_fallout_is_secondary_and_points_to_its_root(diagnosed):

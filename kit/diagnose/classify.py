@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kit.diagnose.evidence import Evidence, raw_evidence, runner_context
-from kit.diagnose.fallout import log_findings, secondary_of
+from kit.diagnose.fallout import log_findings, secondary_of, unused_override
 from kit.diagnose.model import UNKNOWN, Diagnosis, Finding, new_finding
 from kit.diagnose.notes import latent_notes
 from kit.diagnose.rules import LOOP_CAUSES, hung_phase, rollback_leak, root_rule, silent_concurrency
@@ -57,17 +57,24 @@ def classify(run: PytestRun, suite: str = "", project: Path | None = None) -> Di
         roots.append(finding)
 
     loop_roots = [f for f in roots if f.cause in LOOP_CAUSES]
-    # 3. fallout: failures an earlier (or, for TestClient, a sibling) root explains
+    # 3. fallout: failures an earlier (or, for TestClient, a sibling) root explains; else the TestClient's unused
+    # override seen alone (each test on an xdist worker of its own); else unknown
+    overrides: list[Finding] = []
     for case in failing:
         if case.nodeid in findings:
             continue
         root, cause, evidence = secondary_of(case, ev, roots, loop_roots)
-        findings[case.nodeid] = (
-            new_finding(case, cause, evidence, root=root.nodeid, basis=["fallout", *root.basis], context=context)
-            if root is not None else _unknown(case, ev))
+        if root is not None:
+            findings[case.nodeid] = new_finding(case, cause, evidence, root=root.nodeid,
+                                                basis=["fallout", *root.basis], context=context)
+        elif (rule := unused_override(case, ev)) is not None:
+            findings[case.nodeid] = new_finding(case, rule[0], rule[1], basis=rule[2], context=context)
+            overrides.append(findings[case.nodeid])
+        else:
+            findings[case.nodeid] = _unknown(case, ev)
 
     # 4. logged-only errors: fallout of a loop root, or a finding of their own
-    extra = log_findings(ev, loop_roots, context)
+    extra = log_findings(ev, loop_roots + overrides, context)
     ordered = [findings[c.nodeid] for c in run.cases if c.nodeid in findings] + extra
     return Diagnosis(suite, run.count("passed"), run.count("failed"), run.count("error") + run.count("timeout"),
                      run.config, ordered, run, notes=latent_notes(ev))

@@ -14,7 +14,7 @@ from kit.diagnose.evidence import BUSY, LOOP_CLOSED, NEVER_RETRIEVED, PENDING, T
 from kit.diagnose.model import Finding, new_finding
 from kit.run.runner import CaseResult
 
-__all__ = ["secondary_of", "log_findings"]
+__all__ = ["secondary_of", "unused_override", "log_findings"]
 
 # A fixture that failed to set up under these leaves pytest's bare AssertionError in the tests after it.
 _SETUP_CAUSES = ("fixture-loop-scope-mismatch", "strict-mode-async-fixture")
@@ -45,16 +45,39 @@ def secondary_of(case: CaseResult, ev: Evidence, roots: list[Finding], loop_root
             return root, root.cause, lines
     # the TestClient's unused override: the app's own session cannot see the seeded rows
     tc = next((r for r in loop_roots if r.cause == "testclient-loop"), None)
-    if tc is not None and any(e.get("nodeid") == case.nodeid and e.get("thread") not in (None, ev.session_thread)
-                              for e in ev.connects.values()):
-        return tc, tc.cause, ["this test's request opened its own connection on the TestClient's portal loop: the "
-                              "app did not use the test's session (a dependency override that never applies)"]
+    if tc is not None and _portal_connects(case, ev):
+        return tc, tc.cause, [_UNUSED_OVERRIDE]
     # rows that leaked past a rollback-per-test fixture
     leak = next((r for r in roots if r.cause == "rollback-isolation-leak"), None)
     if leak is not None and short(case.error_type) == "AssertionError" and order.get(leak.nodeid, 0) <= here:
         return leak, leak.cause, [f"an assertion on data after {leak.nodeid} ended the test's outer transaction: "
                                   "its commits leaked into this test"]
     return None, None, None
+
+
+_UNUSED_OVERRIDE = ("this test's request opened its own connection on the TestClient's portal loop: the app did not "
+                    "use the test's session (a dependency override that never applies)")
+
+
+def _portal_connects(case: CaseResult, ev: Evidence) -> list[dict]:
+    """Connections opened during ``case`` in a thread other than pytest's: a sync TestClient's portal loop."""
+    return [e for e in ev.connects.values()
+            if e.get("nodeid") == case.nodeid and e.get("thread") not in (None, ev.session_thread)]
+
+
+def unused_override(case: CaseResult, ev: Evidence) -> tuple[str, list[str], list[str]] | None:
+    """The TestClient's unused override as a root, when no different-loop failure shows it (each test alone on an
+    xdist worker; the first test of a run): a data assertion fails in a test whose async fixtures ran on its own
+    loop, while the app behind the sync TestClient opened a connection of its own on the portal thread."""
+    if short(case.error_type) != "AssertionError" or case.phase != "call" or not case.fixture_loops:
+        return None
+    portal = [e for e in _portal_connects(case, ev) if e.get("phase") == "call"]
+    if not portal:
+        return None
+    loops = ", ".join(sorted(set(case.fixture_loops.values())))
+    return "testclient-loop", [
+        f"its fixtures ran on {loops} in pytest's thread; during the call the app opened a connection in thread "
+        f"'{portal[0].get('thread')}' on {portal[0].get('loop')}", _UNUSED_OVERRIDE], ["threads", "pool"]
 
 
 def _loop_root_for(crossing: list[dict], ev: Evidence, loop_roots: list[Finding], order: dict[str, int],

@@ -62,9 +62,6 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
     text, config = texts(case), ev.run.config
     if case.outcome == "timeout":
         return timeout_cause(case, ev.run)
-    shared = _shared_with(case, ev.shared_schemas())
-    if shared:  # its worker's tables were rebuilt under it by another worker: a missing row is that too
-        return shared_schema_rule(case, shared)
     if SCOPE_MISMATCH.search(text):
         stack = re.findall(r"^\S+:\d+:\s+def \w+\(.*?\)", case.message or "", re.M)
         return "fixture-loop-scope-mismatch", [
@@ -114,6 +111,11 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
         return "asgi-client-lifespan", [
             "the app's startup state is missing: httpx's ASGITransport does not run the lifespan"
             if "State" in text else "httpx 0.28 removed AsyncClient(app=...): use ASGITransport"], ["message"]
+    # Its worker's tables were rebuilt under it by another worker: whatever the data error says (a missing row or
+    # table, a duplicate key...), after the shapes above, which no shared table explains.
+    shared = _shared_with(case, ev.shared_schemas())
+    if shared:
+        return shared_schema_rule(case, shared)
     if TERMINATED.search(text) and not any(e.get("nodeid") == case.nodeid for e in ev.cross):
         return "terminated-connection", [
             "a pooled connection was already closed on the server side when this test checked it out "

@@ -17,6 +17,8 @@ import threading
 import traceback
 from typing import TYPE_CHECKING, Any
 
+from kit.recorder.events import worker_stream
+
 if TYPE_CHECKING:
     from kit.recorder.plugin import Recorder
 
@@ -28,22 +30,26 @@ def install_dump_handlers(recorder: Recorder) -> None:
     dump_path = os.environ.get("KIT_HANG_DUMP")
     if not dump_path or threading.current_thread() is not threading.main_thread():
         return
+    if recorder.worker:  # an xdist worker dumps beside the controller, as its record stream is written
+        dump_path = worker_stream(dump_path, recorder.worker)
     dump = open(dump_path, "w", encoding="utf-8")
     faulthandler.register(signal.SIGUSR2, file=dump, all_threads=True)
 
     def dump_tasks(_signum: int, _frame: Any) -> None:
-        lines = [f"kit: hung in {recorder.nodeid or 'collection'} ({recorder.phase or '-'})"]
+        lines = [f"kit: hung in {recorder.nodeid} ({recorder.phase or '-'})" if recorder.nodeid else
+                 "kit: no test running here (collecting, or an xdist controller or worker waiting)"]
+        qualified = f"{recorder.worker}:" if recorder.worker else ""  # an xdist worker's loops, as its stream says
         for loop, label in recorder.labelled_loops():
             if loop.is_closed():
                 continue
             for task in asyncio.all_tasks(loop):
-                lines.append(f"task on {label}: {task.get_name()} {task.get_coro()!r}")
+                lines.append(f"task on {qualified}{label}: {task.get_name()} {task.get_coro()!r}")
                 lines.extend("    " + line for frame in task.get_stack(limit=8)
                              for line in traceback.format_stack(frame, limit=1)[0].rstrip().splitlines())
                 lines.extend("    awaiting " + where for where in awaiting(task.get_coro()))
         lines.extend(f"async generator (fixture?) awaiting {where}" for where in suspended_async_generators())
         lines.extend(f"connection still checked out, taken in {nodeid or 'outside tests'} ({phase or '-'}) "
-                     f"on {loop or '?'}" for nodeid, phase, loop in list(recorder.checked_out.values()))
+                     f"on {qualified}{loop or '?'}" for nodeid, phase, loop in list(recorder.checked_out.values()))
         dump.write("\n".join(lines) + "\n\n")
         dump.flush()
         recorder.flush(blocking=False)  # never wait on the lock from a signal handler: it may hold it

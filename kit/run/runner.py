@@ -195,7 +195,7 @@ def run_pytest(
                 case.outcome, case.error_type = "timeout", "timeout"
                 case.message = f"killed after {timeout:.0f} s" if timed_out else "the run ended mid-test"
         text = log.read_text(errors="replace")
-        hang = dump.read_text(errors="replace").strip() if timed_out and dump.exists() else None
+        hang = _hang_dumps(dump) if timed_out else None
     return PytestRun(
         outcome=overall_outcome(exit_code, cases, timed_out), exit_code=exit_code, cases=cases, events=events,
         config=config, duration_s=round(duration, 3), output=mask_text(text[-20000:]) or "",
@@ -204,18 +204,65 @@ def run_pytest(
 
 
 def _dump_and_kill(process: subprocess.Popen | forkserver.WarmProcess) -> None:
-    """Ask the hung run for its stacks, then kill its whole process group."""
+    """Ask the hung run for its stacks, then kill its whole process group.
+
+    Every process of the run that catches the signal is asked (pytest, and its xdist workers, where the tests
+    really run): a process of the suite's own that does not would die of it, so it is not sent one."""
     for sig in (signal.SIGUSR1, signal.SIGUSR2):
-        try:
-            os.kill(process.pid, sig)
-        except ProcessLookupError:
-            break
+        asked = [pid for pid in _group(process.pid) if _catches(pid, sig)] or [process.pid]
+        for pid in asked:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
         time.sleep(0.3)
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.wait()
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of process group ``pgid`` (Linux ``/proc``; just ``pgid`` where there is none)."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return [pgid]
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and int(fields[2]) == pgid:  # after "pid (comm)": state, ppid, pgrp
+            found.append(int(entry))
+    return found or [pgid]
+
+
+def _catches(pid: int, sig: int) -> bool:
+    """Whether process ``pid`` has a handler for ``sig`` (``SigCgt`` in ``/proc/PID/status``)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            caught = next((line.split()[1] for line in status if line.startswith("SigCgt:")), None)
+    except OSError:
+        return False
+    return caught is not None and bool(int(caught, 16) >> (sig - 1) & 1)
+
+
+def _hang_dumps(dump: Path) -> str | None:
+    """The hang dump of the run and of each of its xdist workers (``hang.txt.gw0``...), each headed by its
+    worker; None when nothing was dumped."""
+    parts = []
+    for path in [dump, *sorted(dump.parent.glob(f"{dump.name}.gw*"))]:
+        text = path.read_text(errors="replace").strip() if path.exists() else ""
+        if text:
+            worker = path.name[len(dump.name) + 1:]
+            parts.append(f"[{worker}]\n{text}" if worker else text)
+    return "\n\n".join(parts) or None
 
 
 def as_json(run: PytestRun) -> dict[str, Any]:

@@ -64,6 +64,9 @@ def qualify(event: dict, prefix: str, shard: str | None = None, tests: bool = Fa
     return event
 
 
+_HEAD_LIMIT = 1000  # events read ahead for a stream's config: a session's config-time warnings, at most
+
+
 class Stream:
     """One process's events, with its origin (``worker``) and format version; its lines are read when iterated."""
 
@@ -74,11 +77,14 @@ class Stream:
         self.shard_tests = False  # qualify test ids with the shard (set when shards ran the same tests)
         self.config: dict = {}
         self._head: list[dict] = []
-        for event in events.decode(self._lines):  # the first event says where the stream comes from (config)
+        # The session's config event says where the stream comes from; only warnings pytest raised while it
+        # configured (a deprecated plugin...) can come before it, and no test can.
+        for event in events.decode(self._lines):
             self._head.append(event)
             if event.get("event") == events.CONFIG:
                 self.config = dict(event)
-            break
+            if event.get("event") != events.WARNING or len(self._head) >= _HEAD_LIMIT:
+                break
 
     @property
     def worker(self) -> str | None:
