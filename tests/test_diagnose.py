@@ -268,6 +268,17 @@ def test_cli_hanging_suite_gives_a_timeout_finding(run_kit, tmp_path):
     assert_no_traceback(result.all)
 
 
+def test_cli_a_run_killed_before_any_test_says_so(run_kit, tmp_path):
+    """A conftest that hangs at import: nothing ran, which must not read as a clean bill of health."""
+    (tmp_path / "conftest.py").write_text("import threading\n\nthreading.Event().wait()  # a service never up\n")
+    (tmp_path / "test_a.py").write_text("def test_a():\n    assert True\n")
+    result = run_kit("diagnose", str(tmp_path), "--timeout", "6", "--json", str(tmp_path / "d.json"))
+    report = json.loads((tmp_path / "d.json").read_text())
+    assert [n["kind"] for n in report["notes"]] == ["killed-before-tests"], result.all
+    assert "before any test was seen running" in result.out and "--timeout" in result.out, result.all
+    assert_no_traceback(result.all)
+
+
 # -- classification rules on synthetic runs ----------------------------------------------------------
 def _run(cases, events=(), config=None) -> PytestRun:
     return PytestRun("failed", 1, list(cases), list(events), config or {}, 1.0, "")

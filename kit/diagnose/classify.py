@@ -13,7 +13,7 @@ from pathlib import Path
 from kit.diagnose.evidence import Evidence, raw_evidence, runner_context
 from kit.diagnose.fallout import log_findings, secondary_of, unused_override
 from kit.diagnose.model import UNKNOWN, Diagnosis, Finding, new_finding
-from kit.diagnose.notes import latent_notes
+from kit.diagnose.notes import killed_early, latent_notes
 from kit.diagnose.rules import LOOP_CAUSES, hung_phase, rollback_leak, root_rule, silent_concurrency
 from kit.run.runner import PytestRun
 
@@ -77,7 +77,7 @@ def classify(run: PytestRun, suite: str = "", project: Path | None = None) -> Di
     extra = log_findings(ev, loop_roots + overrides, context)
     ordered = [findings[c.nodeid] for c in run.cases if c.nodeid in findings] + extra
     return Diagnosis(suite, run.count("passed"), run.count("failed"), run.count("error") + run.count("timeout"),
-                     run.config, ordered, run, notes=latent_notes(ev))
+                     run.config, ordered, run, notes=latent_notes(ev) + killed_early(run))
 
 
 def _cached_setup_error(case, roots: list[Finding]) -> Finding | None:

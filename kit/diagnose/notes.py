@@ -16,7 +16,7 @@ from kit.common.text import one_line
 from kit.diagnose.evidence import UNDISPOSED, Evidence
 from kit.diagnose.model import Note
 
-__all__ = ["latent_notes"]
+__all__ = ["latent_notes", "killed_early"]
 
 _FIX = ("dispose every engine you create, on the loop that used it: `await engine.dispose()` after the `yield` of "
         "the fixture that made it (or in the app's lifespan shutdown); close raw asyncpg connections and pools "
@@ -47,3 +47,16 @@ def latent_notes(ev: Evidence) -> list[Note]:
                  f"a connection never returned); first: {seen[0][1]}. The garbage collector found them during the "
                  "tests listed, which are not necessarily the ones that leaked them; more may be dropped at "
                  "interpreter exit, after the run was recorded.", len(seen), where[:10], _FIX)]
+
+
+def killed_early(run) -> list[Note]:
+    """A run killed at its timeout before any test was seen running: nothing to classify, which must not read as
+    a clean bill of health (pytest-xdist's workers, or a slow import, can take the whole budget)."""
+    if run.outcome != "timeout" or any(c.outcome == "timeout" for c in run.cases):
+        return []
+    return [Note("killed-before-tests", f"the run was killed at its timeout after {run.duration_s:.0f} s before any "
+                 "test was seen running (collection, imports or pytest-xdist's workers took the time): these findings "
+                 "cover only what ran", 1, ["(session)"],
+                 "Give the run more time (`kit diagnose --timeout SECONDS`), or find what hangs at collection with "
+                 "`python -m pytest --collect-only`.")]
+
