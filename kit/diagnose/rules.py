@@ -70,7 +70,7 @@ def root_rule(case: CaseResult, ev: Evidence) -> Rule | None:
             ["message", "config"]
     if RUNNING_LOOP.search(text) and config.get("running_loop"):
         return "notebook-running-loop", [
-            f"pytest ran on thread {config.get('thread') or 'MainThread'}, where an event loop was already running "
+            f"pytest ran on thread {ev.session_thread}, where an event loop was already running "
             "(a Jupyter kernel's): pytest-asyncio cannot start a loop of its own there",
             one_line(case.message, 160)], ["config", "message"]
     if STRICT.search(text):

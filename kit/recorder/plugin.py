@@ -59,7 +59,7 @@ class Recorder(LoopTracker):
         self.checked_out: dict[int, tuple] = {}  # pooled connection -> (test, phase, loop) that took it
         self._passed: dict[str, float] = {}  # phase -> duration, for the test in progress
         self._failure: dict[str, Any] | None = None  # a failed phase's report, until its exception is known
-        self._flushed = 0.0  # monotonic time of the last flush
+        self._flushed = 0.0  # time.time() of the last flush at a test's start
         self._restore: list[Callable[[], object]] = []
         self.recording = True  # False once the session ended: wrappers left on live objects fall silent
 
@@ -149,8 +149,7 @@ class Recorder(LoopTracker):
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
         self.phase = "teardown"
-        if self._failure is not None:  # a failure without an exception (a strict xpass): written before teardown
-            self._emit_failure()
+        self._emit_failure()  # a failure without an exception (a strict xpass): written before teardown
 
     @observer
     def pytest_fixture_setup(self, fixturedef: Any, request: pytest.FixtureRequest) -> Generator[None, Any, Any]:

@@ -105,12 +105,8 @@ def _listen_pool(recorder: Recorder, event: Any, pool: type) -> Callable[[], obj
     """Each pooled connection's creating loop, and a checkout on another loop."""
 
     def on_connect(dbapi_connection, record) -> None:
-        loop = recorder.current_loop_label()
-        recorder.connections[id(dbapi_connection)] = loop or "?"
-        owner = id(getattr(record, "_ConnectionRecord__pool", None))
-        recorder.emit(POOL, action=CONNECT, conn=id(dbapi_connection), loop=loop, nodeid=recorder.nodeid,
-                      phase=recorder.phase, thread=threading.current_thread().name,
-                      pool=recorder.pool_alias.get(owner, owner))
+        _note_connect(recorder, dbapi_connection, record, recorder.current_loop_label(), nodeid=recorder.nodeid,
+                      phase=recorder.phase, thread=threading.current_thread().name)
 
     def on_checkout(dbapi_connection, record, _proxy) -> None:
         loop = recorder.current_loop_label()
@@ -130,6 +126,14 @@ def _listen_pool(recorder: Recorder, event: Any, pool: type) -> Callable[[], obj
     return lambda: (event.remove(pool, "connect", on_connect), event.remove(pool, "checkout", on_checkout))
 
 
+def _note_connect(recorder: Recorder, dbapi_connection: Any, record: Any, loop: str | None, **where: Any) -> None:
+    """Remember the loop ``dbapi_connection`` was opened on and emit its ``connect`` event (with its engine's pool)."""
+    recorder.connections[id(dbapi_connection)] = loop or "?"
+    owner = id(getattr(record, "_ConnectionRecord__pool", None))
+    recorder.emit(POOL, action=CONNECT, conn=id(dbapi_connection), loop=loop,
+                  pool=recorder.pool_alias.get(owner, owner), **where)
+
+
 def _opened_before(recorder: Recorder, dbapi_connection: Any, record: Any) -> str | None:
     """A pooled connection the recorder never saw opened: it was made before pytest started (in a notebook cell, on
     the kernel's loop; at import, under ``asyncio.run``). A loop-bound driver connection (asyncpg's) still knows
@@ -141,12 +145,9 @@ def _opened_before(recorder: Recorder, dbapi_connection: Any, record: Any) -> st
             return None  # not bound to a loop (psycopg's): nothing to cross
         label = recorder.label(loop)
         ident = getattr(loop, "_thread_id", None) if loop.is_running() else None
-        thread = next((t.name for t in threading.enumerate() if ident is not None and t.ident == ident), None)
-        key = id(dbapi_connection)
-        recorder.connections[key] = label or "?"
-        owner = id(getattr(record, "_ConnectionRecord__pool", None))
-        recorder.emit(POOL, action=CONNECT, conn=key, loop=label, nodeid=None, phase=None, thread=thread,
-                      pool=recorder.pool_alias.get(owner, owner), before_recording=True)
+        thread = next((t.name for t in threading.enumerate() if t.ident == ident), None) if ident else None
+        _note_connect(recorder, dbapi_connection, record, label, nodeid=None, phase=None, thread=thread,
+                      before_recording=True)
         return label
     except Exception:  # noqa: BLE001 - the recorder must never change an outcome
         return None
@@ -237,22 +238,19 @@ def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
             if in_flight.get(key) is task:
                 del in_flight[key]
 
-    def do_execute(cursor, statement, parameters, context) -> bool:
-        dialect = context.dialect
-        observed(context.root_connection, statement,
-                 lambda: dialect.do_execute(cursor, statement, parameters, context))
-        return True
+    def running(method: str) -> Callable[..., bool]:
+        """A listener for the dialect event ``method`` (``do_execute``...) that runs the statement itself, through
+        the dialect's method of that name, observed. Every such event passes the execution context last."""
 
-    def do_executemany(cursor, statement, parameters, context) -> bool:
-        dialect = context.dialect
-        observed(context.root_connection, statement,
-                 lambda: dialect.do_executemany(cursor, statement, parameters, context))
-        return True
+        def listener(cursor: Any, statement: str, *rest: Any) -> bool:
+            context = rest[-1]
+            if context is None:  # no connection to attribute it to: SQLAlchemy runs it, unobserved
+                return False
+            run = getattr(context.dialect, method)
+            observed(context.root_connection, statement, lambda: run(cursor, statement, *rest))
+            return True
 
-    def do_execute_no_params(cursor, statement, context) -> bool:
-        dialect = context.dialect
-        observed(context.root_connection, statement, lambda: dialect.do_execute_no_params(cursor, statement, context))
-        return True
+        return listener
 
     def after_rollback(session) -> None:
         bind = session.bind
@@ -277,9 +275,8 @@ def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
 
     # appended (not inserted): a do_execute listener of the suite's own that runs the statement comes first and
     # ends the dispatch, as it would without kit
-    listeners += [(Pool, "checkin", on_checkin), (Engine, "do_execute", do_execute),
-                  (Engine, "do_executemany", do_executemany), (Engine, "do_execute_no_params", do_execute_no_params),
-                  (Session, "after_rollback", after_rollback)]
+    listeners += [(Pool, "checkin", on_checkin), (Session, "after_rollback", after_rollback),
+                  *((Engine, name, running(name)) for name in ("do_execute", "do_executemany", "do_execute_no_params"))]
     for target, name, fn in listeners:
         event.listen(target, name, fn)
     return lambda: [event.remove(t, n, f) for t, n, f in listeners]
