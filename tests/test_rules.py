@@ -460,3 +460,35 @@ def test_a_finding_on_the_message_alone_says_so():
                                   "greenlet_spawn has not been called; can't call await_() here"))
     root = diagnosis.roots[0]
     assert (root.confidence, root.basis, root.why) == ("low", ["message"], "low: rests on the error message alone")
+
+
+def _one_worker_created_the_tables(other_db: str) -> list[dict]:
+    """Merged xdist streams: gw0's session fixture 'engine' created the tables of app_test (and dropped them when
+    gw0 ran out of tests); gw1's 'engine' opened its pool on ``other_db`` and, on app_test, found the tables
+    already there (no DDL of its own); then gw1's slow test lost its table."""
+    slow = "test_users.py::test_list_users"
+    return [
+        {"event": "pool", "action": "pool-created", "pool": "gw0:1", "loop": "gw0:L1", "fixture": "engine",
+         "scope": "session", "db": "db:5432/app_test", "worker": "gw0", "nodeid": "test_users.py::test_a"},
+        {"event": "pool", "action": "schema", "ddl": "create", "db": "db:5432/app_test", "fixture": "engine",
+         "scope": "session", "worker": "gw0", "loop": "gw0:L1", "nodeid": "test_users.py::test_a", "phase": "setup"},
+        {"event": "pool", "action": "pool-created", "pool": "gw1:1", "loop": "gw1:L1", "fixture": "engine",
+         "scope": "session", "db": other_db, "worker": "gw1", "nodeid": slow},
+        *passed("test_users.py::test_a", "gw0:L1", engine="gw0:L1"),
+        {"event": "pool", "action": "schema", "ddl": "drop", "db": "db:5432/app_test", "fixture": None,
+         "worker": "gw0", "loop": "gw0:L1", "nodeid": "test_users.py::test_a", "phase": "teardown"},
+        *failed(slow, "gw1:L1", "sqlalchemy.exc.ProgrammingError", 'relation "users" does not exist',
+                engine="gw1:L1"),
+    ]
+
+
+def test_a_worker_that_found_the_tables_already_there_shares_the_schema_through_its_fixture():
+    diagnosis = classified(_one_worker_created_the_tables("db:5432/app_test"))
+    assert findings(diagnosis) == [("test_users.py::test_list_users", "call", "xdist-shared-schema", None)]
+    evidence = " ".join(diagnosis.findings[0].evidence)
+    assert "ran in 2 xdist workers (gw0, gw1)" in evidence and "by gw0; gw1 found them already there" in evidence
+
+
+def test_a_worker_whose_fixture_used_a_database_of_its_own_shares_no_schema():
+    diagnosis = classified(_one_worker_created_the_tables("db:5432/app_test_gw1"))
+    assert [f.cause for f in diagnosis.findings] == ["unknown"]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, assert_no_traceback
+from sqlalchemy.engine import make_url
 
 from kit.catalogue.scenario import assemble, get_scenario
 from kit.db.target import scratch_database
@@ -190,6 +191,12 @@ def test_under_xdist_each_worker_writes_its_stream_and_the_reader_merges_them(py
     for event in connects:  # each pooled connection belongs to the worker whose test opened it
         worker = ran_on[event["nodeid"]]
         assert event["loop"].startswith(f"{worker}:L") and str(event["conn"]).startswith(f"{worker}:"), event
+    url = make_url(database.url)
+    pools = [e for e in evidence if e.get("action") == "pool-created"]
+    assert {e["worker"] for e in pools} == {"gw0", "gw1"}, pools
+    for event in pools:  # each worker's pool names its worker and database (never who logs in): the shared schema
+        assert event["db"] == f"{url.host}:{url.port}/{url.database}", event
+        assert event["loop"].startswith(f"{event['worker']}:L") and url.password not in json.dumps(event)
 
 
 # pytest with pytest-xdist unimportable, as if it were not installed (pytest's assertion rewriting imports plugins

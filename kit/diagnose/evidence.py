@@ -253,11 +253,23 @@ class Evidence:
                 "it across loops (a session or connection shared by tests)"]
 
     def shared_schemas(self) -> dict[str, list[dict]]:
-        """Databases whose tables were created or dropped by more than one xdist worker: database -> the events."""
+        """Databases whose schema fixture ran in more than one xdist worker: database -> the events.
+
+        A worker takes part by creating or dropping the tables there, or by running the same fixture that did so
+        in another worker on the same database (its pool there): ``create_all()`` finds the first worker's tables
+        and creates none, and that worker's teardown then drops them under it."""
         by_db: dict[str, list[dict]] = {}
         for event in self.schema:
             if event.get("worker"):
                 by_db.setdefault(event.get("db") or "?", []).append(event)
+        for db, found in by_db.items():
+            fixtures = {e.get("fixture") for e in found} - {None}
+            ddl = {e.get("worker") for e in found}
+            for pool in self.pools.values():
+                if (pool.get("db") == db and pool.get("worker") and pool.get("worker") not in ddl
+                        and pool.get("fixture") in fixtures):
+                    found.append(pool)
+                    ddl.add(pool.get("worker"))
         return {db: found for db, found in by_db.items() if len({e.get("worker") for e in found}) > 1}
 
     def first_held(self, case: CaseResult) -> dict | None:

@@ -36,6 +36,7 @@ from kit.diagnose.evidence import (
     texts,
 )
 from kit.diagnose.model import UNKNOWN, Finding, new_finding
+from kit.recorder.events import SCHEMA
 from kit.run.runner import CaseResult, PytestRun
 from kit.run.streams import lane
 
@@ -144,10 +145,13 @@ def shared_schema_rule(case: CaseResult, shared: dict[str, list[dict]]) -> Rule:
     lines = []
     for db, found in list(shared.items())[:1]:
         workers = sorted({e.get("worker") for e in found})
+        ddl = sorted({e.get("worker") for e in found if e.get("action") == SCHEMA})
         fixtures = sorted({f"'{e.get('fixture')}' ({e.get('scope')} scope)" for e in found if e.get("fixture")})
-        lines.append(f"the tables of {db} were created and dropped by {len(workers)} xdist workers "
-                     f"({', '.join(workers)})" + (f", each through fixture {', '.join(fixtures)}" if fixtures else "")
-                     + ": one database for every worker")
+        lines.append(f"the schema fixture of {db} ran in {len(workers)} xdist workers ({', '.join(workers)})"
+                     + (f", fixture {', '.join(fixtures)}" if fixtures else "") + ": one database for every worker")
+        lines.append(f"tables created or dropped there by {', '.join(ddl)}"
+                     + (f"; {', '.join(w for w in workers if w not in ddl)} found them already there and created "
+                        "none" if len(ddl) < len(workers) else ""))
     lines.append(f"{case.nodeid} failed on it: {one_line(f'{short(case.error_type)}: {case.message}', 140)}")
     return "xdist-shared-schema", lines, ["schema", "message"]
 

@@ -82,21 +82,34 @@ def _watch_pool_creation(recorder: Recorder, pool: type) -> Callable[[], object]
     return lambda: setattr(log, "instance_logger", original)
 
 
+def _database(url: Any) -> str:
+    """``host:port/database`` of a SQLAlchemy URL: which database, never who logs in with which password."""
+    return f"{url.host}:{url.port}/{url.database}"
+
+
 def _note_pool(recorder: Recorder, new: Any, pool: type) -> None:
+    """A new pool: its loop, fixture and database (read from ``create_engine``'s URL two or three frames up, so
+    that an xdist worker whose schema fixture found the tables already there still shows which database it used);
+    a pool that ``recreate()`` (``engine.dispose()``) made is an alias of the one it replaces."""
     try:
         frame = sys._getframe(2)
-        for _ in range(5):  # Pool.__init__ <- QueuePool.__init__ <- QueuePool.recreate
+        database = None
+        for _ in range(6):  # Pool.__init__ <- QueuePool.__init__ <- QueuePool.recreate | create_engine
             if frame is None:
                 break
             if frame.f_code.co_name == "recreate" and isinstance(frame.f_locals.get("self"), pool):
                 old = id(frame.f_locals["self"])
                 recorder.pool_alias[id(new)] = recorder.pool_alias.get(old, old)
                 return
+            if frame.f_code.co_name == "create_engine" and hasattr(frame.f_locals.get("u"), "database"):
+                database = _database(frame.f_locals["u"])
+                break
             frame = frame.f_back
         fixture, scope = recorder.fixture_names[-1] if recorder.fixture_names else (None, None)
         recorder.emit(POOL, action=POOL_CREATED, pool=id(new), poolclass=type(new).__name__,
                       loop=recorder.current_loop_label(), nodeid=recorder.nodeid, phase=recorder.phase,
-                      fixture=fixture, scope=scope, thread=threading.current_thread().name)
+                      fixture=fixture, scope=scope, thread=threading.current_thread().name, db=database,
+                      worker=recorder.worker)
     except Exception:  # noqa: BLE001 - the recorder must never change an outcome
         pass
 
@@ -178,8 +191,7 @@ def _schema_change(recorder: Recorder, conn: Any, statement: str, seen: set[tupl
     if ddl is None:
         return
     try:
-        url = conn.engine.url
-        database = f"{url.host}:{url.port}/{url.database}"
+        database = _database(conn.engine.url)
     except Exception:  # noqa: BLE001 - the recorder must never change an outcome
         return
     fixture, scope = recorder.fixture_names[-1] if recorder.fixture_names else (None, None)
