@@ -199,6 +199,32 @@ def test_under_xdist_each_worker_writes_its_stream_and_the_reader_merges_them(py
         assert event["loop"].startswith(f"{event['worker']}:L") and url.password not in json.dumps(event)
 
 
+ASYNC_ONLY = {f"test_sleep_{n}.py": "import asyncio\n\n\nasync def test_sleep():\n    await asyncio.sleep(0)\n"
+              for n in range(4)}  # fails everywhere unless the project's asyncio_mode = auto is read
+
+
+def test_record_file_as_a_separate_argument_outside_the_project_keeps_the_projects_configuration(pytester, tmp_path):
+    """``--kit-record FILE`` (two arguments) with FILE outside the project. pytest finds its configuration before it
+    loads kit's plugin and reads an existing FILE as a test path: xdist's workers, which parse the arguments after
+    the controller created FILE, used to miss the project's pytest.ini and fail every async test. A rerun that
+    finds the earlier FILE is stopped with one paragraph instead of running without the project's configuration."""
+    write_project(pytester.path, {"pytest.ini": INI, **ASYNC_ONLY})
+    record = tmp_path / "ci" / "records.jsonl"
+    record.parent.mkdir()
+    args = ("-p", "kit.plugin", "--kit-record", str(record), "-n", "2", "-p", "no:cacheprovider")
+    first = pytester.runpytest_subprocess(*args, timeout=300)
+    first.assert_outcomes(passed=4)
+    cases, _, config = read_record(record)
+    assert {c.outcome for c in cases} == {"passed"} and len(cases) == 4
+    assert config["workers"] == ["gw0", "gw1"] and config["asyncio_mode"] == "auto"
+
+    again = pytester.runpytest_subprocess(*args, timeout=300)
+    assert again.ret == pytest.ExitCode.USAGE_ERROR
+    text = "\n".join(again.errlines)
+    assert f"--kit-record={record}" in text and "earlier run" in text, text
+    assert_no_traceback(text)
+
+
 # pytest with pytest-xdist unimportable, as if it were not installed (pytest's assertion rewriting imports plugins
 # through PathFinder.find_spec, kept from when pytest is imported: so it is replaced before that)
 NO_XDIST = '''

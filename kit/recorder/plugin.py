@@ -18,6 +18,7 @@ stays inline rather than behind helpers.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 import time
@@ -254,6 +255,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not path:
         os.makedirs(".kit", exist_ok=True)
         path = os.path.join(".kit", "records.jsonl")
+    if explicit and not worker_id(config):
+        _one_argument(config, explicit)
     register_database_secret()
     if worker_id(config):  # one stream per xdist worker, beside the controller's (kit.run.streams merges them)
         path = worker_stream(path, worker_id(config))
@@ -270,6 +273,44 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[_OWNER] = str(os.getpid())
     recorder._restore.append(_release)
     config.pluginmanager.register(recorder, "kit-recorder")
+
+
+# pytest's configuration files, and what makes one of them pytest's ("" : being there is enough)
+_CONFIG_FILES = {"pytest.ini": "", ".pytest.ini": "", "pyproject.toml": "[tool.pytest", "tox.ini": "[pytest]",
+                 "setup.cfg": "[tool:pytest]"}
+
+
+def _has_pytest_config(directory: Any) -> bool:
+    for name, section in _CONFIG_FILES.items():
+        try:
+            if (directory / name).is_file() and section in (directory / name).read_text(errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _one_argument(config: pytest.Config, record: str) -> None:
+    """``--kit-record FILE`` given as two arguments. pytest finds its rootdir and configuration file before it
+    loads ``-p`` plugins, so FILE is then read as a test path: if it exists, the search starts from FILE's
+    directory. That is always so for pytest-xdist's workers (they parse the controller's arguments after the
+    controller created FILE), which then miss the project's configuration (its asyncio mode...) and fail every
+    test: the workers get the one-argument ``--kit-record=FILE`` instead. A rerun whose FILE outside the project
+    is left from an earlier run has already missed it here: say so and stop, rather than record a wrong run."""
+    args = list(config.invocation_params.args)
+    if "--kit-record" not in args[:-1]:
+        return
+    at = args.index("--kit-record")
+    args[at:at + 2] = [f"--kit-record={os.path.abspath(record)}"]
+    config.invocation_params = dataclasses.replace(config.invocation_params, args=tuple(args))
+    here = config.invocation_params.dir
+    if (config.inipath is None and os.path.exists(record)
+            and _has_pytest_config(here)):
+        raise pytest.UsageError(
+            f"pytest read --kit-record's FILE ({record}), which exists from an earlier run, as a test path and "
+            f"did not use the configuration in {here} (rootdir {config.rootpath}): pytest finds its configuration "
+            f"before it loads kit's plugin. Write the option as one argument, --kit-record={record}, or delete "
+            "the old file first.")
 
 
 def worker_id(config: pytest.Config) -> str | None:
