@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kit.common.text import short_type
+from kit.common.text import one_line, short_type
 from kit.db.target import Target, export_own_database_url, resolve_target
 from kit.run.records import load_records
 
@@ -127,7 +127,7 @@ def scenario_table(results: Sequence[VariantResult]) -> pd.DataFrame:
         "as expected": r.reproduced,
         "passed": r.tests_passed, "failed": r.tests_failed, "errored": r.tests_errored,
         "first error": short_type(r.first_error_type),
-        "message": (r.first_error_message or "")[:110], "seconds": r.duration_s,
+        "message": one_line(r.first_error_message, 110), "seconds": r.duration_s,
     } for r in results])
     return frame
 
@@ -156,7 +156,7 @@ def stage_table(result: StageResult) -> pd.DataFrame:
 
     return pd.DataFrame([{
         "test": t.nodeid.split("::")[-1], "suite": t.suite, "outcome": t.outcome, "phase": t.phase or "",
-        "error": short_type(t.error_type), "message": (t.message or "")[:100],
+        "error": short_type(t.error_type), "message": one_line(t.message, 100),
         "seconds": round(t.duration_s, 3), "as the report says": t.as_expected,
     } for t in result.tests])
 

@@ -285,6 +285,25 @@ def test_reports_name_files_not_where_a_virtualenv_lives():
     assert "[packages]/sqlalchemy/pool/base.py" in shown
 
 
+@pytest.mark.parametrize("width", range(60, 140, 7))
+def test_a_message_cut_for_a_table_cell_never_ends_inside_a_local_path(width):
+    """A message cut to a table cell's width (the investigation's "message" columns) is shortened first: a cut
+    that fell inside ``/ci/.venv/lib/python3.11/site-packages/...`` left a fragment the report's scrub missed."""
+    from kit.common.text import one_line
+    from kit.notebook import scenario_table
+
+    message = (f"Task <Task pending name='Task-9' coro=<TestRunner._run_tests() running at {sys.prefix}/lib/python"
+               f"{sys.version_info[0]}.{sys.version_info[1]}/site-packages/anyio/_backends/_asyncio.py:2190> "
+               "got Future attached to a different loop")
+    for cell in (one_line(message, width), one_line(message.replace(sys.prefix, "/elsewhere/.venv"), width)):
+        assert len(cell) <= width and sys.prefix not in cell and "site-packages" not in cell, cell
+        assert "/.ve" not in cell and "/lib/pyth" not in cell.replace("[venv]/lib/python", ""), cell
+    row = type("Row", (), {"scenario": "e", "variant": "broken", "driver": "asyncpg", "outcome": "error",
+                           "reproduced": True, "tests_passed": 0, "tests_failed": 0, "tests_errored": 1,
+                           "first_error_type": "RuntimeError", "first_error_message": message, "duration_s": 1.0})
+    assert sys.prefix not in scenario_table([row()])["message"][0]
+
+
 def test_tables_in_notebooks_escape_what_they_show():
     import pandas as pd
 

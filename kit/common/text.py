@@ -9,8 +9,10 @@ __all__ = ["one_line", "short_type", "hide_local_paths"]
 
 
 def one_line(text: str | None, width: int = 160) -> str:
-    """``text`` folded onto one line and cut at ``width`` characters: for progress lines and summaries."""
-    flat = " ".join((text or "").split())
+    """``text`` folded onto one line and cut at ``width`` characters: for progress lines, summaries and table
+    cells. Local installation paths are shortened first (:func:`hide_local_paths`): a cut that fell inside one
+    (``.../.venv/lib/pyth``) would leave a fragment that no later scrub of the whole report recognises."""
+    flat = " ".join(hide_local_paths(text or "").split())
     if len(flat) <= width:
         return flat
     cut = flat[: width - 1]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from kit.common.text import short_type
+from kit.common.text import one_line, short_type
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -57,7 +57,7 @@ def matrix_rows(matrix_results: Iterable[MatrixCell | dict] | None) -> list[dict
 def cite(row: dict) -> str:
     error = short_type(row.get("first_error_type"))
     message = (row.get("first_error_message") or "").strip().splitlines()
-    tail = f" ({error}: {message[0][:90]})" if error and message and row.get("outcome") != "passed" else (
+    tail = f" ({error}: {one_line(message[0], 90)})" if error and message and row.get("outcome") != "passed" else (
         f" ({error})" if error and row.get("outcome") != "passed" else "")
     return (f"{row['scenario']}/{row['variant']} @ pytest-asyncio {row['pytest_asyncio']} + SQLAlchemy "
             f"{row['sqlalchemy']}: {row['outcome']}{tail}")
