@@ -224,21 +224,27 @@ def fig_xdist_speedup(suite: Suite10k, rounds: int) -> dict:
         return {"value": float("nan"), "cores": cores, "na": "pytest-xdist is not installed",
                 "what": "pytest-xdist is not installed: not measured"}
 
-    def run(workers: int) -> None:
-        suite.run(True, ("-n", str(workers)))
-        suite.xdist_record = suite.project / ".kit-record.jsonl"
+    def run(workers: int, plugin: bool = True) -> None:
+        suite.run(plugin, ("-n", str(workers)))
+        if plugin:
+            suite.xdist_record = suite.project / ".kit-record.jsonl"
 
+    # Plain pytest's own speedup, in the same run: what xdist's controller (a quarter of the CPU seconds of -n 2
+    # here, deserialising and reporting every test's reports) and the database leave to gain on this machine,
+    # whatever the recorder does. The recorder's share is the ratio of the two speedups.
+    bare_one, bare_two, bare_ratio = alternate(lambda: run(1, False), lambda: run(2, False), rounds, warmup=False)
     # b (-n 2) runs last: its record and worker streams are what diagnose_records_10k reads
     one, two, ratio = alternate(lambda: run(1), lambda: run(2), rounds, warmup=False)
     two_cpu = statistics.median(suite.cpu[True, ("-n", "2")])
-    # the physical limit: -n 2 cannot take less wall time than its CPU seconds (xdist's controller's included,
-    # about a quarter of them here) spread over min(3, cores) cores
+    # the physical limit: -n 2 cannot take less wall time than its CPU seconds (xdist's controller's included)
+    # spread over min(3, cores) cores
     limit = one / (two_cpu / min(3, cores))
     figure = {"value": ratio, "jobs1_s": one, "jobs2_s": two, "cores": cores, "rounds": rounds,
               "jobs1_cpu_s": statistics.median(suite.cpu[True, ("-n", "1")]), "jobs2_cpu_s": two_cpu,
-              "cpu_limit": limit,
+              "cpu_limit": limit, "bare_value": bare_ratio, "bare_jobs1_s": bare_one, "bare_jobs2_s": bare_two,
+              "recorder_share": ratio / bare_ratio,
               "what": f"{suite.count:,}-test suite with the recorder, pytest -n 1 / -n 2 ({cores} cores; CPU-bound "
-                      f"limit {limit:.2f})"}
+                      f"limit {limit:.2f}; plain pytest {bare_ratio:.2f})"}
     if cores < 2:
         figure["na"] = f"this machine has {cores} core: the target needs 2"
     return figure
