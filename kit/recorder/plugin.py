@@ -302,7 +302,10 @@ def _one_argument(config: pytest.Config, record: str) -> None:
         return
     at = args.index("--kit-record")
     args[at:at + 2] = [f"--kit-record={os.path.abspath(record)}"]
-    config.invocation_params = dataclasses.replace(config.invocation_params, args=tuple(args))
+    try:  # a dataclass in the pytest releases kit runs with; an older attrs class: workers keep the two arguments
+        config.invocation_params = dataclasses.replace(config.invocation_params, args=tuple(args))
+    except TypeError:
+        pass
     here = config.invocation_params.dir
     if (config.inipath is None and os.path.exists(record)
             and _has_pytest_config(here)):
