@@ -462,7 +462,7 @@ def test_a_finding_on_the_message_alone_says_so():
     assert (root.confidence, root.basis, root.why) == ("low", ["message"], "low: rests on the error message alone")
 
 
-def _one_worker_created_the_tables(other_db: str) -> list[dict]:
+def _one_worker_created_the_tables(other_db: str, dropped: bool = True) -> list[dict]:
     """Merged xdist streams: gw0's session fixture 'engine' created the tables of app_test (and dropped them when
     gw0 ran out of tests); gw1's 'engine' opened its pool on ``other_db`` and, on app_test, found the tables
     already there (no DDL of its own); then gw1's slow test lost its table."""
@@ -475,8 +475,9 @@ def _one_worker_created_the_tables(other_db: str) -> list[dict]:
         {"event": "pool", "action": "pool-created", "pool": "gw1:1", "loop": "gw1:L1", "fixture": "engine",
          "scope": "session", "db": other_db, "worker": "gw1", "nodeid": slow},
         *passed("test_users.py::test_a", "gw0:L1", engine="gw0:L1"),
-        {"event": "pool", "action": "schema", "ddl": "drop", "db": "db:5432/app_test", "fixture": None,
-         "worker": "gw0", "loop": "gw0:L1", "nodeid": "test_users.py::test_a", "phase": "teardown"},
+        *([{"event": "pool", "action": "schema", "ddl": "drop", "db": "db:5432/app_test", "fixture": None,
+            "worker": "gw0", "loop": "gw0:L1", "nodeid": "test_users.py::test_a", "phase": "teardown"}]
+          if dropped else []),
         *failed(slow, "gw1:L1", "sqlalchemy.exc.ProgrammingError", 'relation "users" does not exist',
                 engine="gw1:L1"),
     ]
@@ -491,4 +492,9 @@ def test_a_worker_that_found_the_tables_already_there_shares_the_schema_through_
 
 def test_a_worker_whose_fixture_used_a_database_of_its_own_shares_no_schema():
     diagnosis = classified(_one_worker_created_the_tables("db:5432/app_test_gw1"))
+    assert [f.cause for f in diagnosis.findings] == ["unknown"]
+
+
+def test_tables_one_worker_created_and_nobody_dropped_are_shared_not_rebuilt():
+    diagnosis = classified(_one_worker_created_the_tables("db:5432/app_test", dropped=False))
     assert [f.cause for f in diagnosis.findings] == ["unknown"]
