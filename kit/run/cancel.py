@@ -94,19 +94,31 @@ def _wait_awake(futures: list[concurrent.futures.Future]) -> None:
             return
 
 
-def run_all(work: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
+def run_all(work: Callable[[T], R], items: Sequence[T], jobs: int,
+            idle: Callable[[T], bool] = lambda item: False) -> list[R]:
     """``[work(item) for item in items]``, ``jobs`` at a time in threads, results in the order of ``items``.
+
+    Items for which ``idle(item)`` is true (a run expected to hang until its time limit kills it, waiting on a lock
+    with no CPU) run beside the ``jobs``, not in one of their places: the jobs keep the machine's cores busy.
 
     If the caller is interrupted (Ctrl-C) or a work item raises, queued items are cancelled and every
     running process group is killed at once, instead of the pool waiting for the running items to finish
     (which is what ``with ThreadPoolExecutor()`` does, and what kept kit running after a Ctrl-C).
     """
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="kit-work")
+    places, stopped = threading.Semaphore(max(1, jobs)), threading.Event()
+    waiting = sum(1 for item in items if idle(item))
+
+    def in_place(item: T) -> R | None:
+        with places:  # a thread waiting here is past the pool's cancelling: it must not start once stopped
+            return None if stopped.is_set() else work(item)
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs) + waiting, thread_name_prefix="kit-work")
     try:
-        futures = [pool.submit(work, item) for item in items]
+        futures = [pool.submit(work if idle(item) else in_place, item) for item in items]
         _wait_awake(futures)
         results = [future.result() for future in futures]
     except BaseException:
+        stopped.set()
         pool.shutdown(wait=False, cancel_futures=True)
         kill_all()
         raise
