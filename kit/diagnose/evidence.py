@@ -255,17 +255,15 @@ class Evidence:
     def shared_schemas(self) -> dict[str, list[dict]]:
         """Databases whose schema fixture ran in more than one xdist worker: database -> the events.
 
-        A worker takes part by creating or dropping the tables there, or, where a worker dropped them, by running
-        the same fixture that did so in another worker on the same database (its pool there): ``create_all()``
-        finds the first worker's tables and creates none, and that worker's teardown then drops them under it.
-        Tables one worker only created and the others found are shared, not rebuilt: no conflict of this kind."""
+        A worker takes part by creating or dropping the tables there, or by running the same fixture that did so
+        in another worker on the same database (its pool there): ``create_all()`` finds the first worker's tables
+        and creates none, and then that worker's teardown drops them under it, or its per-test ``TRUNCATE`` empties
+        them under the other's test (the reference stages' shape: a 401 for a user the other worker removed)."""
         by_db: dict[str, list[dict]] = {}
         for event in self.schema:
             if event.get("worker"):
                 by_db.setdefault(event.get("db") or "?", []).append(event)
         for db, found in by_db.items():
-            if not any(e.get("ddl") == "drop" for e in found):
-                continue  # only created: another worker that found the tables lost nothing
             fixtures = {e.get("fixture") for e in found} - {None}
             ddl = {e.get("worker") for e in found}
             for pool in self.pools.values():
