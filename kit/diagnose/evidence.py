@@ -160,6 +160,7 @@ class Evidence:
     logs: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     _overrides: list[str] | None = field(default=None, repr=False)
+    _shared: dict[str, list[dict]] | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, run: PytestRun, project: Path | None = None) -> Evidence:
@@ -258,19 +259,25 @@ class Evidence:
         A worker takes part by creating or dropping the tables there, or by running the same fixture that did so
         in another worker on the same database (its pool there): ``create_all()`` finds the first worker's tables
         and creates none, and then that worker's teardown drops them under it, or its per-test ``TRUNCATE`` empties
-        them under the other's test (the reference stages' shape: a 401 for a user the other worker removed)."""
+        them under the other's test (the reference stages' shape: a 401 for a user the other worker removed).
+        Computed once: every failing test asks."""
+        if self._shared is None:
+            self._shared = self._shared_schemas()
+        return self._shared
+
+    def _shared_schemas(self) -> dict[str, list[dict]]:
         by_db: dict[str, list[dict]] = {}
         for event in self.schema:
             if event.get("worker"):
                 by_db.setdefault(event.get("db") or "?", []).append(event)
         for db, found in by_db.items():
             fixtures = {e.get("fixture") for e in found} - {None}
-            ddl = {e.get("worker") for e in found}
+            taking_part = {e.get("worker") for e in found}
             for pool in self.pools.values():
-                if (pool.get("db") == db and pool.get("worker") and pool.get("worker") not in ddl
+                if (pool.get("db") == db and pool.get("worker") and pool.get("worker") not in taking_part
                         and pool.get("fixture") in fixtures):
                     found.append(pool)
-                    ddl.add(pool.get("worker"))
+                    taking_part.add(pool.get("worker"))
         return {db: found for db, found in by_db.items() if len({e.get("worker") for e in found}) > 1}
 
     def first_held(self, case: CaseResult) -> dict | None:

@@ -256,9 +256,11 @@ def _catches(pid: int, sig: int) -> bool:
 def _hang_dumps(dump: Path) -> str | None:
     """The hang dump of the run and of each of its xdist workers (``hang.txt.gw0``...), each headed by its
     worker; None when nothing was dumped."""
+    from kit.run.streams import stream_files
+
     parts = []
-    for path in [dump, *sorted(dump.parent.glob(f"{dump.name}.gw*"))]:
-        text = path.read_text(errors="replace").strip() if path.exists() else ""
+    for path in stream_files(dump):  # named as the record's streams are (kit.recorder.events.worker_stream)
+        text = path.read_text(errors="replace").strip()
         if text:
             worker = path.name[len(dump.name) + 1:]
             parts.append(f"[{worker}]\n{text}" if worker else text)
