@@ -93,10 +93,9 @@ def kit_magic(line: str, cell: str) -> None:
         result = cell_result(record, ipytest.exit_code, time.monotonic() - started)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if result is not None:
-        shell.user_ns["_kit"] = result
-        display(result)
-        keep(result)
+    shell.user_ns["_kit"] = result  # a cell that stopped before pytest recorded anything: an empty result, never
+    display(result)                  # the previous cell's
+    keep(result)
     if failure is not None:
         raise failure
 
@@ -105,16 +104,17 @@ def kit_magic(line: str, cell: str) -> None:
 kit_magic._ipython_magic_no_var_expand = True  # type: ignore[attr-defined]
 
 
-def cell_result(record: Path, exit_code: Any, seconds: float) -> KitCell | None:
-    """The cell's record read and classified; None when nothing was recorded (the cell did not reach pytest)."""
+def cell_result(record: Path, exit_code: Any, seconds: float) -> KitCell:
+    """The cell's record read and classified; no tests when nothing was recorded (pytest stopped on a usage
+    error before kit's plugin started)."""
     from kit.diagnose.classify import classify
     from kit.run.runner import PytestRun, overall_outcome, read_record
 
-    if not record.exists():
-        return None
-    # ipytest's module for the cell is a random `t_<uuid>.py` in the working directory: the cell is `cell.py`.
-    record.write_text(_IPYTEST_MODULE.sub("cell.py", record.read_text(encoding="utf-8")), encoding="utf-8")
-    cases, events, config = read_record(record)
+    cases, events, config = [], [], {}
+    if record.exists():
+        # ipytest's module for the cell is a random `t_<uuid>.py` in the working directory: the cell is `cell.py`.
+        record.write_text(_IPYTEST_MODULE.sub("cell.py", record.read_text(encoding="utf-8")), encoding="utf-8")
+        cases, events, config = read_record(record)
     code = int(exit_code) if exit_code is not None else None
     run = PytestRun(overall_outcome(code, cases, False), code, cases, events, config, round(seconds, 3), "")
     return KitCell(run, classify(run, suite=SUITE), code)
@@ -141,6 +141,9 @@ def _target_kind() -> str | None:
     return "embedded" if own else "url"
 
 
+# pytest's exit codes when no test ran: why, in the cell's words
+_NO_TEST = {0: ": nothing to run, e.g. --collect-only", 2: ": interrupted", 3: ": an internal error, shown above",
+            4: ": a usage error, shown above", 5: ": no test collected"}
 _OUTCOME_COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "error": "#cf222e", "skipped": "#6e7781"}
 
 
@@ -151,7 +154,8 @@ def outcome_table(run: PytestRun) -> str:
     from kit.diagnose.render import headline
 
     if not run.cases:
-        return "<p>%%kit: pytest collected no test in this cell.</p>"
+        why = _NO_TEST.get(run.exit_code, "") if run.exit_code is not None else ""
+        return f"<p>%%kit: no test ran in this cell (pytest's exit code {run.exit_code}{why}).</p>"
     rows = []
     for case in run.cases:
         colour = _OUTCOME_COLOURS.get(case.outcome, "#000")

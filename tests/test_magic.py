@@ -72,16 +72,22 @@ import asyncio
 async def test_on_the_kernel_thread():
     await asyncio.sleep(0)
 # %%
-import json
-
 running = _kit
 kn.setup()  # back to run_in_thread=True
+# %%
+%%kit --no-such-kit-option
+def test_never_runs():
+    pass
+# %%
+import json
+
+usage = _kit  # this cell's (pytest stopped on its arguments), not the previous cell's
 print("SUMMARY " + json.dumps({name: {"type": type(cell).__name__, "exit_code": cell.exit_code,
                                       "outcomes": {c.nodeid: c.outcome for c in cell.run.cases},
                                       "loops": {c.nodeid: c.loops for c in cell.run.cases},
                                       "causes": cell.causes}
                                for name, cell in (("passing", passing), ("failing", failing), ("loops", loops),
-                                                  ("kernel", kernel), ("running", running))}))
+                                                  ("kernel", kernel), ("running", running), ("usage", usage))}))
 '''
 
 
@@ -119,6 +125,15 @@ def test_a_passing_cell(kernel_run):
     assert "test_arithmetic" in page and "no findings" in page
     printed = "".join(o.get("text", "") for o in _outputs(notebook, 1))
     assert "1 passed" in printed  # ipytest's own pytest output, as %%ipytest shows it
+
+
+def test_a_cell_that_stops_on_a_usage_error_replaces_the_previous_result(kernel_run):
+    notebook = kernel_run
+    summary = _summary(notebook)["usage"]
+    assert summary["type"] == "KitCell" and summary["exit_code"] == 4
+    assert summary["outcomes"] == {} and summary["causes"] == []
+    page = _html(notebook, len(notebook.cells) - 2)
+    assert "no test ran in this cell" in page and "usage error" in page
 
 
 def test_a_failing_cell(kernel_run):

@@ -1,10 +1,10 @@
 """Which event loop ran what: loops labelled ``L1``, ``L2``... and noted per test phase and per fixture.
 
 pytest-asyncio (every version) and ``asyncio.run`` drive coroutines through
-``BaseEventLoop.run_until_complete``, so wrapping that one method sees every loop a suite uses without
-knowing which pytest-asyncio is installed. Labels are handed out in order of first use and never reused (a
-collected loop's label is not given to a new one), so a record can say "fixture engine ran on L1, the test
-on L3" and mean two different loops.
+``BaseEventLoop.run_until_complete``, so wrapping that one method (and any override of it on a loop class:
+nest_asyncio's) sees every loop a suite uses without knowing which pytest-asyncio is installed. Labels are
+handed out in order of first use and never reused (a collected loop's label is not given to a new one), so a
+record can say "fixture engine ran on L1, the test on L3" and mean two different loops.
 
 The wrapper runs on every ``run_until_complete`` call: :meth:`LoopTracker.label` answers the loop asked about
 last time from a weak reference before touching the weak dictionary, and nothing here adds a call per event.
@@ -78,13 +78,35 @@ class LoopTracker:
                 frame.append(label)
 
 
+def _loop_classes() -> list[type]:
+    """``BaseEventLoop`` and every subclass that defines its own ``run_until_complete``: nest_asyncio's ``apply()``
+    replaces it on the loop's class (``_UnixSelectorEventLoop``), and that override never calls the base one."""
+    found, todo = [], [asyncio.BaseEventLoop]
+    while todo:
+        cls = todo.pop()
+        if cls is asyncio.BaseEventLoop or "run_until_complete" in cls.__dict__:
+            found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
 def patch_run_until_complete(note_loop: Callable[[asyncio.AbstractEventLoop], None]) -> Callable[[], None]:
-    """Call ``note_loop(loop)`` before every ``BaseEventLoop.run_until_complete``; returns the undo."""
-    original = asyncio.BaseEventLoop.run_until_complete
+    """Call ``note_loop(loop)`` before every ``run_until_complete`` of asyncio's loops (``BaseEventLoop``'s and any
+    override of it, nest_asyncio's included); returns the undo."""
+    originals: list[tuple[type, Any, Any]] = []
+    for cls in _loop_classes():
+        original = cls.__dict__["run_until_complete"]
 
-    def run_until_complete(loop: asyncio.BaseEventLoop, future: Any) -> Any:
-        note_loop(loop)
-        return original(loop, future)
+        def run_until_complete(loop: asyncio.BaseEventLoop, future: Any, _original: Any = original) -> Any:
+            note_loop(loop)
+            return _original(loop, future)
 
-    asyncio.BaseEventLoop.run_until_complete = run_until_complete  # type: ignore[method-assign]
-    return lambda: setattr(asyncio.BaseEventLoop, "run_until_complete", original)
+        originals.append((cls, original, run_until_complete))
+        cls.run_until_complete = run_until_complete  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        for cls, original, wrapper in originals:
+            if cls.__dict__.get("run_until_complete") is wrapper:  # not replaced since (nest_asyncio in a test)
+                cls.run_until_complete = original  # type: ignore[attr-defined]
+
+    return undo
