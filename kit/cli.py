@@ -225,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("--url", help="database URL (default: $DATABASE_URL, else the embedded server)")
+        p.add_argument("--redis-url", metavar="URL",
+                       help="Redis for suites and entries that use one, as REDIS_URL (default: $REDIS_URL, else a "
+                            "scratch database index of kit's embedded Redis)")
         p.add_argument("--allow-any-database", action="store_true",
                        help="allow creating/dropping scratch databases on a server whose database name "
                             "does not contain 'test'")
@@ -341,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:  # bare `kit`: what it can do, not only an error
         parser.print_help()
         return 0
+    if getattr(args, "redis_url", None):  # the same as REDIS_URL, which every Redis user in kit reads
+        os.environ["REDIS_URL"] = args.redis_url
     try:
         return args.func(args)
     except KitError as exc:

@@ -47,8 +47,8 @@ def cmd_redis(args: argparse.Namespace) -> int:
     elif args.action == "stop":
         print("stopped" if server.stop() else "not running")
     elif args.action == "status":
-        user = user_redis_url() and redis_url(ready=False, show_secret=False)
-        note = f"\n  REDIS_URL is set: kit uses {user} instead" if user else ""
+        user = user_redis_url() and redis_url(show_secret=False)  # the user's is checked: it must answer
+        note = f"\n  REDIS_URL is set and answers: kit uses {user} instead" if user else ""
         return _print_status("embedded Redis", server.status(), note)
     elif args.action == "url":
         print(redis_url(ready=False, show_secret=args.show_secret))

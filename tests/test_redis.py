@@ -75,6 +75,7 @@ def test_start_serves_a_real_redis_and_a_second_start_reuses_it(server):
     assert (server.status().pid, server.status().port) == (status.pid, status.port)  # reused, not restarted
 
 
+@pytest.mark.faults
 def test_listens_on_loopback_only_in_protected_mode_and_persists_nothing(server):
     url = server.start()
     port = server.status().port
@@ -93,6 +94,7 @@ def test_listens_on_loopback_only_in_protected_mode_and_persists_nothing(server)
             socket.create_connection((address, port), timeout=5).close()
 
 
+@pytest.mark.faults
 def test_password_is_required_and_never_on_a_command_line_and_secret_files_are_private(server):
     url = server.start()
     for wrong in (url.replace(server.secret, "not-the-secret"), url.replace(f":{server.secret}@", "")):
@@ -188,6 +190,7 @@ def test_a_stale_pid_file_naming_a_live_stranger_leaves_the_stranger_alone(serve
         stranger.communicate(b"", timeout=30)
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("bad, says", [
     ("redis://:{pw}@localhost:99999/0", "is malformed"),
     ("redis://:{pw}@[::1/0", "is malformed"),
@@ -201,12 +204,12 @@ def test_a_stale_pid_file_naming_a_live_stranger_leaves_the_stranger_alone(serve
 def test_a_bad_redis_url_gives_one_clean_paragraph_without_the_password(server, bad, says, password):
     server.start()
     url = bad.format(pw=password, free=free_port(), embedded=server.status().port)
-    reads_only = says in ("nothing accepts connections", "refused the password")  # `url` and `status` only parse
+    reads_only = says in ("nothing accepts connections", "refused the password")  # `url` only parses
     for command in (("redis", "start"), ("redis", "url"), ("redis", "status")):
         result = _kit(server, *command, redis_url=url)
         assert "secret" not in result.all and server.secret not in result.all, result.all
         assert_no_traceback(result.all)
-        if reads_only and command[1] != "start":
+        if reads_only and command[1] == "url":
             assert result.code == 0 and "***" in result.out
             continue
         assert result.code == 2, result.all
@@ -282,3 +285,28 @@ def test_a_users_database_that_holds_keys_is_never_flushed(server):
     finally:
         held.flushdb()
         held.close()
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("given", ["REDIS_URL", "--redis-url"])
+@pytest.mark.parametrize("fault, says", [("unreachable", "nothing accepts connections"),
+                                         ("password", "refused the password")])
+def test_a_bad_redis_url_stops_diagnose_and_scenarios_before_any_test_runs(server, run_kit, target, tmp_path, given,
+                                                                            fault, says):
+    """A Redis the suite cannot use is the user's to fix: one paragraph and exit 2 before anything runs, not a
+    run of failing Redis tests (diagnose) or entries recorded as a database gone (scenarios)."""
+    from kit.catalogue.scenario import assemble, get_scenario
+
+    password = "hunter2-secret"
+    port = server.status().port if fault == "password" and server.start() else free_port()
+    url = f"redis://:{password}@127.0.0.1:{port}/0"
+    suite = assemble(get_scenario("redis-client-per-test-loop"), "broken", tmp_path / "suite")
+    env = {"REDIS_URL": url} if given == "REDIS_URL" else {"REDIS_URL": ""}
+    flag = ["--redis-url", url] if given == "--redis-url" else []
+    for command in (["diagnose", str(suite), *flag], ["scenarios", "run", "redis-client-per-test-loop", *flag]):
+        result = run_kit(*command, env=env, timeout=120)
+        assert result.code == 2, result.all
+        assert_no_traceback(result.all)
+        assert password not in result.all and says in result.err
+        assert result.err.startswith("kit: ") and result.err.count("\n") == 1  # one paragraph
+        assert "passed" not in result.all and "database went away" not in result.all  # nothing ran

@@ -196,6 +196,10 @@ def run_scenarios(
     if not work:
         raise ScenarioError(f"None of the chosen entries runs on {' or '.join(drivers)}: `kit scenarios list --json` "
                             "shows each entry's drivers. Choose --driver asyncpg (every entry runs on it) or both.")
+    if any("redis" in s.services for s, _, _ in work):
+        from kit.db.redis_target import check_user_redis
+
+        check_user_redis()  # a bad REDIS_URL is the user's to fix before anything runs, not an entry's failure
     bar = None if progress else Progress(len(work), "catalogue")
     results: dict[int, VariantResult] = {}
     lock, run_id, done = threading.Lock(), new_run_id(), [0]

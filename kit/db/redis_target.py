@@ -95,6 +95,14 @@ def check_redis(url: str, timeout: float = 5) -> None:
                      "to use kit's embedded Redis.")
 
 
+def check_user_redis() -> None:
+    """The user's ``REDIS_URL``, if set, checked before any work (form, reachability, password): one paragraph
+    instead of every Redis test failing."""
+    explicit = user_redis_url()
+    if explicit:
+        check_redis(_checked_form(explicit))
+
+
 def redis_url(*, ready: bool = True, show_secret: bool = True) -> str:
     """``REDIS_URL`` if set, else the embedded Redis's URL. With ``ready`` the URL is made to answer: the
     user's is checked, the embedded server started (or reused)."""

@@ -30,7 +30,8 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
     config = diagnosis.config
     out = [f"kit diagnose: {diagnosis.suite}",
            *wrap(f"{config_line(config)}; pytest {config.get('pytest') or '?'}, SQLAlchemy "
-                 f"{config.get('sqlalchemy') or '?'}, asyncpg {config.get('asyncpg') or '?'}", "  ", "    "),
+                 f"{config.get('sqlalchemy') or '?'}, asyncpg {config.get('asyncpg') or '?'}"
+                 + (f", psycopg {config['psycopg']}" if config.get("psycopg") else ""), "  ", "    "),
            *([f"  tests run by: {runners_line(config)}"] if config.get("runners") else []),
            *([f"  database: {diagnosis.database}"] if diagnosis.database else []),
            f"  tests: {diagnosis.passed} passed, {diagnosis.failed} failed, {diagnosis.errors} errors; "
@@ -45,7 +46,7 @@ def render_text(diagnosis: Diagnosis, width: int = 110) -> str:
         if root.error_type or root.message:
             out += wrap(f"{short(root.error_type) or 'error'}: {headline(root.message)}", "      ", "        ", 2)
         for item in root.evidence[:3]:
-            out += wrap(item, "      evidence: ", "                ", 2)
+            out += wrap(item, "      evidence: ", "                ", 4)
         out += wrap(root.why, "      confidence: ", "                  ")
         out += wrap(root.fix, "      fix: ", "           ")
         for child in children:

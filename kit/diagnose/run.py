@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kit.common.masking import mask_url
 from kit.common.text import one_line
 from kit.common.versions import collect_versions, run_versions
 from kit.diagnose.advisor import Advice, advise
@@ -138,7 +139,7 @@ def diagnose_as_kit_does(project: Path, target: Target, url: str | None, *, args
             chosen, why = suite_driver(project, driver, target.driver if target.kind == "url" else None)
             with scratch_database(target, f"diagnose_{project.name}") as scratch:
                 diagnosis = diagnose(project, scratch.url_for(chosen), args=args, timeout=timeout, env=env)
-            where = "the embedded server" if target.kind == "embedded" else target.masked
+            where = "the embedded server" if target.kind == "embedded" else mask_url(target.url_for(chosen))
             diagnosis.database = f"a scratch database on {where}, driver {chosen} (from {why})"
         diagnosis.database += redis_line
     if (diagnosis.failed or diagnosis.errors) and not reachable(target):
@@ -158,10 +159,12 @@ def _redis_for(project: Path) -> Iterator[tuple[dict[str, str], str]]:
     if not uses_redis(project):
         yield {}, ""
         return
+    from kit.db.redis_target import check_user_redis, scratch_redis
+
     if os.environ.get("REDIS_URL"):
+        check_user_redis()
         yield {}, "; Redis: your REDIS_URL, as is"
         return
-    from kit.db.redis_target import scratch_redis
 
     with scratch_redis() as redis_url:
         yield {"REDIS_URL": redis_url}, "; Redis: a scratch database of kit's embedded Redis, as REDIS_URL"
