@@ -142,6 +142,7 @@ def test_a_session_carried_across_loops_is_named_from_the_held_connection(diagno
     assert {f.cause for f in diagnosis.findings} == {"session-carried-across-loops"}, text
     first = diagnosis.roots[0]
     assert first.nodeid.endswith("test_second_query"), text
-    assert any("without being checked out again" in line for line in first.evidence), first.evidence
+    held = next(line for line in first.evidence if "without being checked out again" in line)
+    assert held.startswith("an asyncpg connection "), held  # the object named: its driver, from the recorder
     assert first.confidence == "high" and "pool" in first.basis
     assert "NullPool" not in first.fix.split(".")[0], first.fix

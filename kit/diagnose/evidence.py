@@ -248,10 +248,15 @@ class Evidence:
             return []
         event = seen[-1]
         connect = self.connects.get(str(event.get("conn")), {})
-        return [f"a connection opened on {event.get('created_on')} ({connect.get('phase') or '?'} of "
-                f"{connect.get('nodeid') or 'outside any test'}) was used on {event.get('loop')} "
-                f"({event.get('phase')} of {event.get('nodeid')}) without being checked out again: something held "
-                "it across loops (a session or connection shared by tests)"]
+        made = self.pools.get(str(connect.get("pool"))) or {}
+        what = f"{connect['driver']} connection" if connect.get("driver") else "connection"
+        to = f" to {made['db']}" if made.get("db") else ""
+        pool = f" (its engine's pool: {made['poolclass']})" if made.get("poolclass") else ""
+        fixture = f", fixture '{connect['fixture']}'" if connect.get("fixture") else ""
+        return [f"{'an' if what[0] in 'aeiou' else 'a'} {what}{to}{pool} opened on {event.get('created_on')} "
+                f"({connect.get('phase') or '?'} of {connect.get('nodeid') or 'outside any test'}{fixture}) was used "
+                f"on {event.get('loop')} ({event.get('phase')} of {event.get('nodeid')}) without being checked out "
+                "again: something held it across loops (a session or connection shared by tests)"]
 
     def shared_schemas(self) -> dict[str, list[dict]]:
         """Databases whose schema fixture ran in more than one xdist worker: database -> the events.

@@ -25,7 +25,8 @@ Kinds and their fields (``nodeid`` is pytest's; ``phase`` is setup | call | tear
              collection error has only ``nodeid``, ``when``, ``outcome``, ``error_type`` and ``message``
 ``fixture``  ``nodeid``, ``fixture``, ``scope``, ``loop``: an async fixture's setup ran on that loop
 ``pool``     ``action`` (one of :data:`POOL_ACTIONS`), ``conn``, ``loop``, ``nodeid``, ``phase``, and per
-             action: ``thread`` and ``pool`` (connect), ``created_on`` and ``thread`` (cross-loop-checkout, and
+             action: ``thread``, ``pool``, ``driver`` (asyncpg, psycopg...) and ``fixture`` (the one being set up,
+             if any) (connect), ``created_on`` and ``thread`` (cross-loop-checkout, and
              cross-loop-use: a statement on a connection held across loops, with no checkout, e.g. by a session),
              ``tasks`` and ``statement`` (concurrent-use), ``mode`` and ``is_async`` (joined-rollback), ``writes``
              (leaked-commit: write statements committed on a connection after its test's outer transaction was

@@ -143,8 +143,11 @@ def _note_connect(recorder: Recorder, dbapi_connection: Any, record: Any, loop: 
     """Remember the loop ``dbapi_connection`` was opened on and emit its ``connect`` event (with its engine's pool)."""
     recorder.connections[id(dbapi_connection)] = loop or "?"
     owner = id(getattr(record, "_ConnectionRecord__pool", None))
+    driver = type(getattr(dbapi_connection, "driver_connection", None) or dbapi_connection).__module__
+    fixture = recorder.fixture_names[-1][0] if recorder.fixture_names else None
     recorder.emit(POOL, action=CONNECT, conn=id(dbapi_connection), loop=loop,
-                  pool=recorder.pool_alias.get(owner, owner), **where)
+                  pool=recorder.pool_alias.get(owner, owner), driver=driver.split(".", 1)[0],
+                  **({"fixture": fixture} if fixture else {}), **where)
 
 
 def _opened_before(recorder: Recorder, dbapi_connection: Any, record: Any) -> str | None:
