@@ -17,7 +17,7 @@ __all__ = ["add_fix_command"]
 
 def cmd_fix(args: argparse.Namespace) -> int:
     from kit.cli import _human, _write_json
-    from kit.diagnose.repair.fix import fix_suite, record_fix, render_fix
+    from kit.diagnose.repair.fix import fix_suite, record_fix, render_fix, verdict
     from kit.errors import FixError
 
     out = _human(args)
@@ -29,7 +29,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
                        driver=args.driver, allow_any_database=args.allow_any_database,
                        progress=lambda line: print(f"kit fix: {line}", file=sys.stderr, flush=True))
     record_fix(result)
-    print(render_fix(result), file=out)
+    print(render_fix(result, final=False), file=out)
     if args.patch:
         try:
             Path(args.patch).write_text(result.patch)
@@ -43,9 +43,14 @@ def cmd_fix(args: argparse.Namespace) -> int:
     if args.apply and result.changed:
         from kit.diagnose.repair.apply import apply_changes
 
-        backup = apply_changes(Path(result.suite), result.originals, result.changed, result.patch)
+        def announce(restore: str) -> None:  # before the first write: an interrupted apply has said its way back
+            print(f"kit fix: writing {len(result.changed)} file(s) into {result.suite}; if this is interrupted, "
+                  f"`{restore}` puts every original back", file=sys.stderr, flush=True)
+
+        backup = apply_changes(Path(result.suite), result.originals, result.changed, result.patch, announce)
         print(f"applied to {result.suite}; the originals are in {backup}/files. To undo: "
               f"patch -R -p1 -d {shlex.quote(result.suite)} < {shlex.quote(str(backup / 'fix.patch'))}", file=out)
+    print(verdict(result), file=out)  # the last line, after the patch and apply lines
     return 0 if result.green else 1
 
 

@@ -187,3 +187,16 @@ def test_the_recorder_records_the_same_with_old_style_hook_wrappers(target, tmp_
     assert marker.read_text().count("refused") == 2  # the protocol and fixture setup observers adapted
     assert runs["new"].count("error") + runs["new"].count("failed") > 0
     assert summary(runs["old"]) == summary(runs["new"])
+
+
+def test_every_entry_declares_whether_kit_fix_can_repair_it_and_the_planner_agrees():
+    """An entry without a ``[repair]`` table is repaired mechanically: the planner must hold a repair for its cause.
+    One that declares ``mechanical = false`` must say why, and the planner must hold none (kit fix lists it
+    unfixed with that reason)."""
+    from kit.diagnose.repair.plan import MECHANICAL
+
+    for entry in catalogue():
+        declared = entry.repair.get("mechanical", True)
+        assert declared is (entry.id in MECHANICAL), entry.id
+        if not declared:
+            assert entry.repair.get("reason", "").strip(), entry.id

@@ -131,6 +131,20 @@ def test_an_import_goes_after_the_header_imports_not_into_functions():
     assert ensure_import(text, "pytest_asyncio") == text
 
 
+@pytest.mark.parametrize("source, expected", [
+    # joins the standard-library group in order, before its `from` lines
+    ("from __future__ import annotations\n\nimport os\nfrom pathlib import Path\n\nimport pytest\n",
+     "from __future__ import annotations\n\nimport asyncio\nimport os\nfrom pathlib import Path\n\nimport pytest\n"),
+    ("import sys\n\nimport pytest\n", "import asyncio\nimport sys\n\nimport pytest\n"),
+    # no standard-library import yet: a group of its own before the others, a comment heading them stays on top
+    ("# the suite's fixtures\nfrom ledger.models import Base\nimport pytest\n",
+     "# the suite's fixtures\nimport asyncio\n\nfrom ledger.models import Base\nimport pytest\n"),
+])
+def test_a_standard_library_import_joins_its_group_as_import_sorters_order_it(source, expected):
+    assert ensure_import(source, "asyncio") == expected
+    assert ensure_import(expected, "asyncio") == expected
+
+
 @pytest.mark.parametrize("present", [
     "from httpx import ASGITransport\n",
     "from httpx import AsyncClient, ASGITransport\n",
@@ -454,6 +468,15 @@ def test_pyproject_ini_options_are_edited_through_tomlkit_keeping_comments(tmp_p
     assert set_ini_options(root, {"asyncio_mode": "auto", "asyncio_default_fixture_loop_scope": "function"}) is None
 
 
+def test_a_new_pyproject_option_goes_after_the_tables_last_key_not_under_the_next_tables_comment(tmp_path):
+    source = ('[tool.pytest.ini_options]\nasyncio_mode = "auto"\n\n# ====== lint ======\n[tool.ruff]\n'
+              'line-length = 100\n')
+    root = project(tmp_path, {"pyproject.toml": source})
+    _, text, line = set_ini_options(root, {"asyncio_default_test_loop_scope": "session"})
+    assert text == source.replace('"auto"\n', '"auto"\nasyncio_default_test_loop_scope = "session"\n', 1)
+    assert line == 3
+
+
 def test_pytest_9s_native_table_keeps_its_types(tmp_path):
     native = '[tool.pytest]\nminversion = "9.0"\nxfail_strict = false\nfilterwarnings = ["error"]\n'
     root = project(tmp_path, {"pyproject.toml": native})
@@ -470,3 +493,16 @@ def test_a_pyproject_that_is_not_toml_is_an_error_that_says_so(tmp_path):
     root = project(tmp_path, {"pyproject.toml": "[tool.pytest.ini_options\nasyncio_mode = 'auto'\n"})
     with pytest.raises(FixError, match="not valid TOML"):
         set_ini_options(root, {"asyncio_mode": "auto"})
+
+
+def test_the_strict_mode_repair_takes_an_import_pytest_it_left_unused_and_only_that():
+    from kit.diagnose.repair.plan import _declared_async
+
+    only_fixtures = ("import pytest\nfrom app.db import engine\n\n\n@pytest.fixture\nasync def db():\n"
+                     "    yield engine\n")
+    edited = _declared_async(only_fixtures)
+    assert "import pytest\n" not in edited.text and "import pytest_asyncio\n" in edited.text
+    assert edited.text.splitlines()[edited.line - 1].startswith("@pytest_asyncio.fixture"), edited
+    still_used = only_fixtures + "\n\n@pytest.fixture\ndef plain():\n    return 1\n"
+    assert "import pytest\n" in _declared_async(still_used).text
+    assert _declared_async("import pytest\n\n\ndef test_x():\n    pass\n") is None  # no edit: its import untouched

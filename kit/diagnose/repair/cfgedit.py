@@ -245,7 +245,9 @@ def _set_toml(path: Path, text: str, options: dict[str, str]) -> tuple[str, int]
     for key, value in options.items():
         old = table.get(key)
         old = old.unwrap() if hasattr(old, "unwrap") else old  # tomlkit's items, but plain booleans
-        if old is None or not _same(old, value):
+        if old is None:
+            _add_inside(table, key, _native(value, old, typed=keys[-1] != "ini_options"))
+        elif not _same(old, value):
             table[key] = _native(value, old, typed=keys[-1] != "ini_options")
     new = document.as_string()
     if new == text:
@@ -253,6 +255,24 @@ def _set_toml(path: Path, text: str, options: dict[str, str]) -> tuple[str, int]
     old_lines, new_lines = text.splitlines(), new.splitlines()
     return new, next((number for number, (before, after) in enumerate(zip(old_lines, new_lines), 1)
                       if before != after), len(old_lines) + 1)
+
+
+def _add_inside(table: Any, key: str, value: Any) -> None:
+    """A new key right after the table's last one. tomlkit appends to the table's body, which holds the blank
+    lines and comments that trail it: a comment heading the next table (``# ---- lint ----``) would end up above
+    the new key, glued to the next table's header."""
+    container = getattr(table, "value", None)
+    body = getattr(container, "body", None) or []
+    if body and body[-1][0] is None and not any(isinstance(item, (tomlkit.items.Table, tomlkit.items.AoT))
+                                                for _, item in body):
+        last = [k for k, _ in body if k is not None]
+        if last:
+            try:  # tomlkit has no public insert; this helper has been there since 0.5
+                container._insert_after(last[-1], key, value)
+                return
+            except (AttributeError, KeyError, ValueError):
+                pass
+    table[key] = value
 
 
 def set_ini_options(project: Path, options: dict[str, str]) -> tuple[Path, str, int] | None:

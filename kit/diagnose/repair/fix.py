@@ -23,7 +23,7 @@ from kit.diagnose.repair.workspace import Workspace
 from kit.diagnose.run import DEFAULT_TIMEOUT, check_suite_path, checked_target, diagnose_as_kit_does
 from kit.errors import DiagnoseError
 
-__all__ = ["Counts", "Edit", "Round", "Unfixed", "FixResult", "fix_suite", "record_fix", "render_fix"]
+__all__ = ["Counts", "Edit", "Round", "Unfixed", "FixResult", "fix_suite", "record_fix", "render_fix", "verdict"]
 
 
 @dataclass
@@ -206,7 +206,7 @@ def _try(repair: Repair, current: Diagnosis, work: Workspace, run: Callable[[str
     return None
 
 
-def render_fix(result: FixResult) -> str:
+def render_fix(result: FixResult, final: bool = True) -> str:
     """The terminal report: before and after, each round's edits, what is left, and the verdict line."""
     lines = [f"kit fix: {result.suite}", f"  database: {result.database}", f"  before: {result.before}"]
     for number, this in enumerate(result.rounds, 1):
@@ -223,8 +223,14 @@ def render_fix(result: FixResult) -> str:
             lines.append(f"        {item.error}")
     if result.patch:
         lines.append(f"patch: {len(result.patch.splitlines())} lines over {len(result.changed)} file(s)")
-    lines.append("green" if result.green else f"{result.findings_left} findings left")
+    if final:
+        lines.append(verdict(result))
     return "\n".join(lines)
+
+
+def verdict(result: FixResult) -> str:
+    """The last line of the report: ``green`` or ``N findings left``."""
+    return "green" if result.green else f"{result.findings_left} findings left"
 
 
 def record_fix(result: FixResult) -> None:

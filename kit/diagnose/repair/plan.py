@@ -14,6 +14,7 @@ from pathlib import Path
 from kit.catalogue.scenario import get_scenario
 from kit.diagnose.model import UNKNOWN, Diagnosis, Finding
 from kit.diagnose.repair import pyedit
+from kit.diagnose.repair.imports import drop_unused_import
 from kit.diagnose.repair.lifespan import wrap_in_lifespan_manager
 from kit.diagnose.repair.loops import dispose_in_lifespan, hold_anyio_runner, one_loop
 from kit.diagnose.repair.model import Change, Context, Outcome, Repair, Suite
@@ -48,9 +49,20 @@ _pre_ping = _keyword(frozenset({"create_async_engine", "create_engine"}), "pool_
                      "`await engine.dispose()` after the server reset", "every engine already sets pool_pre_ping")
 
 
+def _declared_async(text: str) -> pyedit.Edited | None:
+    """Async fixtures get pytest-asyncio's decorator; an ``import pytest`` that no longer serves anything goes
+    with it (it served the decorators just replaced: the user's linter would flag it)."""
+    edited = pyedit.async_fixture_decorator(text)
+    if edited is None:
+        return None
+    text = drop_unused_import(edited.text, "pytest")
+    removed = edited.text.count("\n") - text.count("\n")  # the import sits above the fixtures it served
+    return pyedit.Edited(text, max(1, edited.line - removed), edited.description)
+
+
 def _strict(ctx: Context) -> Outcome:
     files = [rel for rel in ctx.suite.python_files(tests_only=True) if "async def" in (ctx.suite.text(rel) or "")]
-    changes = ctx.suite.edit_each(files, lambda text: pyedit.async_fixture_decorator(text))
+    changes = ctx.suite.edit_each(files, _declared_async)
     if not changes:
         return "no async fixture with a plain @pytest.fixture decorator was found"
     return Repair(ctx.finding.cause, changes, why="pytest-asyncio runs the fixture in strict mode only when it is "

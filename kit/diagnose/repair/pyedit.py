@@ -10,6 +10,7 @@ every edit is idempotent, so the repair loop can apply one again without remembe
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -183,22 +184,58 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
     return m.matches(statement, m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]))
 
 
-def _with_import(module: cst.Module, name_of_module: str, name: str | None = None) -> cst.Module:
-    """``module`` importing ``name_of_module`` (or ``name`` from it) after the last import of its header, where
-    a reader looks for imports; the module's own statements are not rebuilt, so marked nodes stay valid."""
-    wanted = (None, name_of_module, name_of_module) if name is None else (name_of_module, name, name)
-    if wanted in _imports(module):
-        return module
-    index = 0
+def _top_module(statement: cst.CSTNode) -> str | None:
+    """The top-level package an import line names (``sqlalchemy`` for ``from sqlalchemy.ext import x``); None for
+    a relative import."""
+    small = statement.body[0]
+    if isinstance(small, cst.ImportFrom):
+        return None if small.relative or small.module is None else _code(small.module).split(".")[0]
+    return _code(small.names[0].name).split(".")[0]
+
+
+def _import_position(module: cst.Module, name_of_module: str) -> tuple[int, bool]:
+    """Where a new import of ``name_of_module`` goes in the module's header, and whether the line after it needs a
+    blank line first. A standard-library module joins the standard-library group (after its last member, else
+    before the first other import, a blank line between), as isort and ruff order them; any other goes after the
+    last import."""
+    index, imports = 0, []
     for position, statement in enumerate(module.body):
         if isinstance(statement, cst.FunctionDef | cst.ClassDef):
             break
-        if _is_import(statement) or (position == 0 and _is_docstring(statement)):
+        if _is_import(statement):
+            imports.append(position)
             index = position + 1
+        elif position == 0 and _is_docstring(statement):
+            index = position + 1
+    if name_of_module.split(".")[0] not in sys.stdlib_module_names:
+        return index, False
+    ordered = [(position, _top_module(module.body[position])) for position in imports]
+    stdlib = [position for position, top in ordered if top in sys.stdlib_module_names and top != "__future__"]
+    if stdlib:  # in order: before the first `from` line or later name of the group, as the sorters keep it
+        later = [position for position in stdlib if isinstance(module.body[position].body[0], cst.ImportFrom)
+                 or _top_module(module.body[position]) > name_of_module]
+        return (later[0] if later else stdlib[-1] + 1), False
+    others = [position for position, top in ordered if top != "__future__"]
+    return (others[0], True) if others else (index, False)
+
+
+def _with_import(module: cst.Module, name_of_module: str, name: str | None = None) -> cst.Module:
+    """``module`` importing ``name_of_module`` (or ``name`` from it) in its header's imports, where a reader and the
+    user's import sorter look for it; the module's own statements are not rebuilt, so marked nodes stay valid."""
+    wanted = (None, name_of_module, name_of_module) if name is None else (name_of_module, name, name)
+    if wanted in _imports(module):
+        return module
+    index, blank_after = _import_position(module, name_of_module)
     statement = cst.parse_statement(f"from {name_of_module} import {name}" if name else f"import {name_of_module}")
-    if index and _is_docstring(module.body[index - 1]):
+    body = list(module.body)
+    if blank_after or (index < len(body) and _is_import(body[index]) and body[index].leading_lines):
+        # the line the import goes before keeps its place in the layout: the comment or blank lines above it
+        # now head the new import (a new standard-library group ends with a blank line)
+        statement = statement.with_changes(leading_lines=body[index].leading_lines)
+        body[index] = body[index].with_changes(leading_lines=[cst.EmptyLine()] if blank_after else [])
+    elif index and _is_docstring(body[index - 1]):
         statement = statement.with_changes(leading_lines=[cst.EmptyLine()])
-    return module.with_changes(body=[*module.body[:index], statement, *module.body[index:]])
+    return module.with_changes(body=[*body[:index], statement, *body[index:]])
 
 
 def ensure_import(text: str, module: str, name: str | None = None) -> str:
