@@ -207,6 +207,38 @@ def diff_view(diff: str):
     return HTML("<pre style='font-size:.85em;line-height:1.35;overflow-x:auto'>" + "\n".join(lines) + "</pre>")
 
 
+# The team's step 4, stage by stage (kit stage list), and what each pass was about.
+_HAND_STEPS = (("4.1", "simplified", "stabilised", "loops: every engine, session and client on its test's loop"),
+               ("4.2", "stabilised", "auth", "the user and token fixtures back, one at a time"),
+               ("4.3", "auth", "full", "the mocks and the business and coaching suites back"))
+
+
+def changed_lines(diff: str) -> int:
+    """Lines a unified diff adds or removes (its file headers left out)."""
+    return sum(1 for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---")))
+
+
+def step4_table(result: FixResult, original: FixResult | None = None) -> pd.DataFrame:
+    """The team's hand-made passes of step 4 (``kit stage diff``) beside ``kit fix``'s patches on the stages it
+    repaired: what each changed, in files and lines."""
+    import pandas as pd
+
+    from kit.reference.suite import diff_stages
+
+    rows = []
+    for step, before, after, what in _HAND_STEPS:
+        diff = diff_stages(before, after)
+        rows.append({"step": step, "by": "the team, by hand", "change": f"{before} -> {after}", "what": what,
+                     "files": sum(1 for line in diff.splitlines() if line.startswith("+++ ")),
+                     "lines changed": changed_lines(diff)})
+    for stage, fixed in (("simplified", result), ("original", original)):
+        if fixed is not None:
+            rows.append({"step": "4.1 automated", "by": "kit fix", "change": f"{stage} -> {fixed.after.passed} passed",
+                         "what": ", ".join(sorted({e.cause for r in fixed.rounds for e in r.edits})) or "no edit",
+                         "files": len(fixed.changed), "lines changed": changed_lines(fixed.patch)})
+    return pd.DataFrame(rows)
+
+
 def repaired_copy(result: FixResult, destination: str | Path) -> Path:
     """A fresh copy of the suite ``result`` repaired, under ``destination``, with kit's repaired files written into
     it: what ``kit fix --apply`` would leave, to run again. The suite itself is never written."""
@@ -221,7 +253,7 @@ def repaired_copy(result: FixResult, destination: str | Path) -> Path:
     return work.root
 
 
-__all__ += ["fix_table", "diff_view", "repaired_copy"]
+__all__ += ["fix_table", "diff_view", "changed_lines", "step4_table", "repaired_copy"]
 
 
 def record_like_ci(suite: str | Path, record: str | Path, args: Sequence[str] = (), timeout: float = 600) -> dict:

@@ -331,6 +331,7 @@ def test_a_function_goes_with_its_decorators_and_own_comments_a_section_comment_
 
 def project(tmp_path: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
     return tmp_path
 
@@ -506,3 +507,52 @@ def test_the_strict_mode_repair_takes_an_import_pytest_it_left_unused_and_only_t
     still_used = only_fixtures + "\n\n@pytest.fixture\ndef plain():\n    return 1\n"
     assert "import pytest\n" in _declared_async(still_used).text
     assert _declared_async("import pytest\n\n\ndef test_x():\n    pass\n") is None  # no edit: its import untouched
+
+
+SESSION_ENGINE_CONFTEST = '''import os
+
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+@pytest_asyncio.fixture(scope="session")
+async def engine():
+    engine = create_async_engine(os.environ["DATABASE_URL"])
+    yield engine
+    await engine.dispose()
+'''
+
+
+@pytest.mark.parametrize("version, emits", [
+    ("1.5.0", {"pytest.ini": ["asyncio_default_fixture_loop_scope = session",
+                              "asyncio_default_test_loop_scope = session"]}),
+    ("0.25.3", {"pytest.ini": ["asyncio_default_fixture_loop_scope = session"],
+                "tests/conftest.py": ['pytest.mark.asyncio(loop_scope="session")', "import pytest\n"]}),
+    ("0.21.2", {"tests/conftest.py": ['@pytest.fixture(scope="session")\ndef event_loop():', "import asyncio\n"]}),
+    ("0.23.8", "upgrade pytest-asyncio to >= 0.24"),
+])
+def test_the_one_loop_repair_uses_what_the_installed_pytest_asyncio_honours(tmp_path, version, emits):
+    """Each release line's own way to share one loop (checked by hand in kit matrix's environments of these
+    versions: green on 1.5.0, 0.25.3 and 0.21.2); 0.23 has none, so kit says so instead of a repair that fails."""
+    from kit.diagnose.model import Diagnosis, Finding
+    from kit.diagnose.repair.plan import plan_repair
+
+    root = project(tmp_path, {"pytest.ini": "[pytest]\nasyncio_mode = auto\n",
+                              "tests/conftest.py": SESSION_ENGINE_CONFTEST,
+                              "tests/test_a.py": "async def test_a(engine):\n    pass\n"})
+    finding = Finding("tests/test_a.py::test_a", "call", "session-engine-function-loop", False, "RuntimeError",
+                      "attached to a different loop")
+    diagnosis = Diagnosis(str(root), 0, 1, 0, {"pytest-asyncio": version, "runners": {"pytest-asyncio": 1}}, [finding])
+    outcome = plan_repair(finding, diagnosis, root)
+    if isinstance(emits, str):
+        assert isinstance(outcome, str) and emits in outcome, outcome
+        return
+    assert not isinstance(outcome, str), outcome
+    changed = {change.file: change.text for change in outcome.changes}
+    assert set(changed) == set(emits), changed
+    for rel, needles in emits.items():
+        assert all(needle in changed[rel] for needle in needles), changed[rel]
+        if rel.endswith(".py"):
+            compile(changed[rel], rel, "exec")
+    if version != "1.5.0":
+        assert "asyncio_default_test_loop_scope" not in changed.get("pytest.ini", "")  # an option 0.25 ignores

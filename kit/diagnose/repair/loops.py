@@ -1,7 +1,7 @@
 """Repairs that give the suite's loop-bound objects one loop, by the means the installed versions have.
 
 Under pytest-asyncio every test and fixture goes on the session's loop: the ini options from 0.26, the fixture option
-and a session loop marker added at collection on 0.24-0.25, a session-scoped ``event_loop`` before 0.24 (the way
+and a session loop marker added at collection on 0.24-0.25, a session-scoped ``event_loop`` before 0.23 (the way
 each line shares a loop; an option a line ignores would change nothing, and ``loop_scope=`` is a TypeError before
 0.24). It changes configuration, not the application; NullPool and a per-test engine are named as alternatives.
 Under AnyIO's plugin a session fixture holds the runner; sync tests that each start a TestClient get the engine
@@ -57,7 +57,13 @@ def one_loop(ctx: Context) -> Outcome:
         repair.changes += _append(ctx, conftest, _SESSION_MARKER_HOOK, "pytest_collection_modifyitems",
                                   "every async test marked loop_scope=\"session\" at collection (pytest-asyncio "
                                   f"{installed} has no asyncio_default_test_loop_scope)", ("pytest", "pytest_asyncio"))
-    else:  # before 0.24 a session-scoped event_loop fixture is pytest-asyncio's own way to share one loop
+    elif installed >= Version("0.23"):
+        # measured with 0.23.8: a session event_loop, the session marker, or both, leave function-scoped async
+        # fixtures on a loop of their own (pytest-asyncio #706, fixed by 0.24's loop_scope): no edit is proven
+        return (f"pytest-asyncio {installed} runs function-scoped async fixtures on a loop of their own whatever loop "
+                "the test runs on, so no option puts every test and fixture on one loop: upgrade pytest-asyncio to "
+                ">= 0.24 (then kit fix can repair it), or give the test engine `poolclass=NullPool`")
+    else:  # before 0.23 a session-scoped event_loop fixture is pytest-asyncio's own way to share one loop
         repair.changes += _append(ctx, conftest, _SESSION_EVENT_LOOP, "event_loop",
                                   f"a session-scoped event_loop fixture (pytest-asyncio {installed})",
                                   ("asyncio", "pytest"))
@@ -75,7 +81,7 @@ _SESSION_MARKER_HOOK = '''def pytest_collection_modifyitems(items):
 
 _SESSION_EVENT_LOOP = '''@pytest.fixture(scope="session")
 def event_loop():
-    """kit fix: one event loop for the whole session (pytest-asyncio < 0.24)."""
+    """kit fix: one event loop for the whole session (pytest-asyncio < 0.23)."""
     loop = asyncio.new_event_loop()
     yield loop
     loop.close()
