@@ -233,7 +233,9 @@ def step4_table(result: FixResult, original: FixResult | None = None) -> pd.Data
                      "lines changed": changed_lines(diff)})
     for stage, fixed in (("simplified", result), ("original", original)):
         if fixed is not None:
-            rows.append({"step": "4.1 automated", "by": "kit fix", "change": f"{stage} -> {fixed.after.passed} passed",
+            after = fixed.after
+            rows.append({"step": "4.1 automated", "by": "kit fix", "change": f"{stage}, repaired: {after.passed} of "
+                         f"{after.passed + after.failed + after.errors} tests pass",
                          "what": ", ".join(sorted({e.cause for r in fixed.rounds for e in r.edits})) or "no edit",
                          "files": len(fixed.changed), "lines changed": changed_lines(fixed.patch)})
     return pd.DataFrame(rows)
