@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kit.run.runner import parse_events
@@ -110,3 +112,19 @@ def test_only_the_session_kit_started_is_recorded(pytester, monkeypatch, tmp_pat
     cases, _, _ = parse_events(record.read_text().splitlines())
     assert [c.nodeid for c in cases] == ["test_plugin.py::test_inner_in_process",
                                          "test_plugin.py::test_inner_subprocess"]
+
+
+@pytest.mark.parametrize("data", [
+    {"nodeid": 'a.py::t[ü"\\\n]', "loops": {"call": ["L1", "L2"]}, "fixture_loops": {}, "passed": {"call": 1e-07}},
+    {"chain": [{"type": "E", "message": "tab\there"}], "frames": [], "path": Path("/x/y"), "none": None, "yes": True,
+     "nan": float("nan"), "big": 10 ** 30},
+])
+def test_an_event_line_is_what_the_json_module_writes(data):
+    """The recorder reuses one C encoder for its lines: the text must be json.dumps(default=str)'s, byte for byte."""
+    import json
+
+    from kit.recorder.events import decode, encode
+
+    line = encode("test", 1796061448.1552, data)
+    assert line == json.dumps({"event": "test", "t": 1796061448.1552, **data}, default=str)
+    assert list(decode([line]))[0]["event"] == "test"
