@@ -67,7 +67,7 @@ def test_the_driver_is_chosen_and_entries_without_it_are_refused(target, run_kit
                      "--json", str(tmp_path / "r.json"))
     ran = json.loads((tmp_path / "r.json").read_text())
     assert result.code == 0 and [(r["driver"], r["outcome"]) for r in ran] == [("psycopg", "passed")], result.all
-    refused = run_kit("scenarios", "run", "terminated-connection", "--driver", "psycopg")
+    refused = run_kit("scenarios", "run", "httpx-client-across-loops", "--driver", "psycopg")  # no database driver
     assert refused.code == 2 and "runs on psycopg" in refused.all and "Traceback" not in refused.all
 
 

@@ -20,7 +20,7 @@ async def restart_database():
     database is killed from a second, separate connection. The pool is not told."""
 
     async def kill_other_backends():
-        admin = await asyncpg.connect(DATABASE_URL.replace("+asyncpg", ""))
+        admin = await asyncpg.connect("postgresql://" + DATABASE_URL.split("://", 1)[1])  # whichever driver the suite's
         try:
             await admin.execute(
                 "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
