@@ -10,14 +10,14 @@ every edit is idempotent, so the repair loop can apply one again without remembe
 from __future__ import annotations
 
 import ast
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from kit.diagnose.repair.imports import imported_names, with_import
+from kit.diagnose.repair.imports import node_code as _code
 from kit.errors import FixError
 
 __all__ = ["Edited", "append_block", "async_fixture_decorator", "ensure_import", "fixture_keyword",
@@ -44,10 +44,6 @@ def _parse(text: str) -> cst.Module:
             f"kit fix cannot edit Python source that does not parse (line {error.raw_line}: {error.message}). "
             "Fix that syntax error first (pytest cannot import the file either), then run `kit fix` again."
         ) from error
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
 
 
 def _meaning(code: str, mode: str = "eval") -> str:
@@ -159,88 +155,9 @@ def set_call_keyword(text: str, callees: frozenset[str], keyword: str, value: st
     return _edited(text, module, calls.changed, description)
 
 
-def _imports(module: cst.Module) -> set[tuple[str | None, str, str]]:
-    """The module's imports as (from, name, bound as): module-level ones and those in module-level ``try:`` blocks,
-    where optional imports live; relative and star imports are left out (they cannot be matched by name)."""
-    tries = (line for statement in module.body if isinstance(statement, cst.Try)
-             and isinstance(statement.body, cst.IndentedBlock) for line in statement.body.body)
-    found: set[tuple[str | None, str, str]] = set()
-    for statement in (*module.body, *tries):
-        for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
-            source = _code(small.module) if isinstance(small, cst.ImportFrom) and small.module else None
-            if isinstance(small, cst.Import) or (source and not small.relative
-                                                 and not isinstance(small.names, cst.ImportStar)):
-                found |= {(source, _code(alias.name), _code(alias.asname.name if alias.asname else alias.name))
-                          for alias in small.names}
-    return found
-
-
-def _is_import(statement: cst.CSTNode) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and all(
-        isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body)
-
-
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return m.matches(statement, m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]))
-
-
-def _top_module(statement: cst.CSTNode) -> str | None:
-    """The top-level package an import line names (``sqlalchemy`` for ``from sqlalchemy.ext import x``); None for
-    a relative import."""
-    small = statement.body[0]
-    if isinstance(small, cst.ImportFrom):
-        return None if small.relative or small.module is None else _code(small.module).split(".")[0]
-    return _code(small.names[0].name).split(".")[0]
-
-
-def _import_position(module: cst.Module, name_of_module: str) -> tuple[int, bool]:
-    """Where a new import of ``name_of_module`` goes in the module's header, and whether the line after it needs a
-    blank line first. A standard-library module joins the standard-library group (after its last member, else
-    before the first other import, a blank line between), as isort and ruff order them; any other goes after the
-    last import."""
-    index, imports = 0, []
-    for position, statement in enumerate(module.body):
-        if isinstance(statement, cst.FunctionDef | cst.ClassDef):
-            break
-        if _is_import(statement):
-            imports.append(position)
-            index = position + 1
-        elif position == 0 and _is_docstring(statement):
-            index = position + 1
-    if name_of_module.split(".")[0] not in sys.stdlib_module_names:
-        return index, False
-    ordered = [(position, _top_module(module.body[position])) for position in imports]
-    stdlib = [position for position, top in ordered if top in sys.stdlib_module_names and top != "__future__"]
-    if stdlib:  # in order: before the first `from` line or later name of the group, as the sorters keep it
-        later = [position for position in stdlib if isinstance(module.body[position].body[0], cst.ImportFrom)
-                 or _top_module(module.body[position]) > name_of_module]
-        return (later[0] if later else stdlib[-1] + 1), False
-    others = [position for position, top in ordered if top != "__future__"]
-    return (others[0], True) if others else (index, False)
-
-
-def _with_import(module: cst.Module, name_of_module: str, name: str | None = None) -> cst.Module:
-    """``module`` importing ``name_of_module`` (or ``name`` from it) in its header's imports, where a reader and the
-    user's import sorter look for it; the module's own statements are not rebuilt, so marked nodes stay valid."""
-    wanted = (None, name_of_module, name_of_module) if name is None else (name_of_module, name, name)
-    if wanted in _imports(module):
-        return module
-    index, blank_after = _import_position(module, name_of_module)
-    statement = cst.parse_statement(f"from {name_of_module} import {name}" if name else f"import {name_of_module}")
-    body = list(module.body)
-    if blank_after or (index < len(body) and _is_import(body[index]) and body[index].leading_lines):
-        # the line the import goes before keeps its place in the layout: the comment or blank lines above it
-        # now head the new import (a new standard-library group ends with a blank line)
-        statement = statement.with_changes(leading_lines=body[index].leading_lines)
-        body[index] = body[index].with_changes(leading_lines=[cst.EmptyLine()] if blank_after else [])
-    elif index and _is_docstring(body[index - 1]):
-        statement = statement.with_changes(leading_lines=[cst.EmptyLine()])
-    return module.with_changes(body=[*body[:index], statement, *body[index:]])
-
-
 def ensure_import(text: str, module: str, name: str | None = None) -> str:
     """``text`` with ``import module`` (or ``from module import name``) unless it already has one of either form."""
-    return _with_import(_parse(text), module, name).code
+    return with_import(_parse(text), module, name).code
 
 
 def _fixture_package(decorator: cst.Decorator, bare: dict[str, str]) -> str | None:
@@ -259,7 +176,7 @@ class _FixtureDecorators(cst.CSTTransformer):
         super().__init__()
         self.wanted, self.edit = wanted, edit
         # bare names that are a fixture decorator here (`from pytest import fixture`), with their package
-        self.bare = {bound: source for source, name, bound in _imports(module)
+        self.bare = {bound: source for source, name, bound in imported_names(module)
                      if source in _FIXTURE_PACKAGES and name == "fixture"}
         self.changed: list[cst.Decorator] = []
         self.functions: list[str] = []
@@ -294,7 +211,7 @@ def async_fixture_decorator(text: str, names: frozenset[str] | None = None) -> E
     transformer = _FixtureDecorators(
         module, lambda node: node.asynchronous is not None and (names is None or node.name.value in names), edit)
     module = module.visit(transformer)
-    module = _with_import(module, "pytest_asyncio") if transformer.changed else module
+    module = with_import(module, "pytest_asyncio") if transformer.changed else module
     functions = _names([f"`{name}`" for name in transformer.functions])
     return _edited(text, module, transformer.changed, f"`@pytest_asyncio.fixture` on {functions}")
 
@@ -378,7 +295,7 @@ def rewrite_asyncclient_app(text: str) -> Edited | None:
     calls = _Calls(edit)
     module = _parse(text).visit(calls)
     if any(imported):
-        module = _with_import(module, "httpx", "ASGITransport")
+        module = with_import(module, "httpx", "ASGITransport")
     return _edited(text, module, calls.changed, "`AsyncClient(transport=ASGITransport(app=...))` instead of `app=`")
 
 
