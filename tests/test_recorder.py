@@ -128,3 +128,42 @@ def test_an_event_line_is_what_the_json_module_writes(data):
     line = encode("test", 1796061448.1552, data)
     assert line == json.dumps({"event": "test", "t": 1796061448.1552, **data}, default=str)
     assert list(decode([line]))[0]["event"] == "test"
+
+
+@pytest.mark.parametrize("extra, phases", [
+    ((), {"test_ok": {"setup", "call", "teardown"}, "test_setup_fails": {"setup", "teardown"}}),
+    (("--setup-only",), {"test_ok": {"setup", "teardown"}, "test_setup_fails": {"setup", "teardown"}}),
+])
+def test_each_loop_is_noted_in_the_phase_that_ran_it(pytester, monkeypatch, extra, phases):
+    """Phases are read from the reports: a setup that fails goes straight to teardown (no call), and --setup-only
+    runs no call phase either; a loop run in teardown is never noted as the call's."""
+    monkeypatch.delenv("KIT_RECORD_FILE", raising=False)
+    pytester.makeini(INI)
+    pytester.makepyfile(test_phases="""
+        import asyncio
+        import pytest
+        import pytest_asyncio
+
+        @pytest_asyncio.fixture
+        async def resource():
+            await asyncio.sleep(0)
+            yield 1
+            await asyncio.sleep(0)
+
+        @pytest_asyncio.fixture
+        async def broken(resource):
+            raise RuntimeError("setup fails")
+            yield
+
+        async def test_ok(resource):
+            await asyncio.sleep(0)
+
+        async def test_setup_fails(broken):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-p", "kit.plugin", "-p", "no:cacheprovider", *extra)
+    assert result.ret in (0, 1), result.stdout.str()
+    cases, _, _ = parse_events((pytester.path / ".kit" / "records.jsonl").read_text().splitlines())
+    seen = {case.nodeid.rpartition("::")[2]: {phase for phase, loops in case.loops.items() if loops}
+            for case in cases}
+    assert seen == phases, seen

@@ -2,8 +2,9 @@
 
 Load it with ``pytest -p kit.plugin`` (it is also a ``pytest11`` entry point, inactive unless asked
 for: ``-p kit.plugin``, ``--kit-record FILE`` or ``KIT_RECORD_FILE``). It writes JSON Lines events
-(:mod:`kit.recorder.events`) to the record file and never changes the outcome of a test: every hook is a
-wrapper that only observes, and any failure inside the recorder itself is swallowed.
+(:mod:`kit.recorder.events`) to the record file and never changes the outcome of a test: every hook only
+observes (plain hooks, and one wrapper around fixture setup), and any failure inside the recorder itself is
+swallowed.
 
 How loops are identified: pytest-asyncio (every version) and ``asyncio.run`` drive coroutines through
 ``BaseEventLoop.run_until_complete``. The recorder wraps that method once and labels each loop ``L1``,
@@ -46,6 +47,10 @@ class Recorder(LoopTracker):
         super().__init__()
         self.config = config
         self.worker: str | None = worker_id(config)
+        # an xdist controller (-n N): its tests run in the workers, which record them
+        self.controller = self.worker is None and bool(getattr(config.option, "numprocesses", None)) \
+            and getattr(config.option, "dist", "no") != "no"
+        self._runs_call = not getattr(config.option, "setuponly", False)  # --setup-only runs no call phase
         self.path = path
         # Buffered: one flush per test (when it starts, so a hang is attributed to it) instead of a write
         # per event; the dump handler and session end flush the rest.
@@ -121,36 +126,28 @@ class Recorder(LoopTracker):
         except Exception:  # noqa: BLE001 - the recorder must never change an outcome
             pass
 
-    @observer
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
-        self.nodeid = nodeid = item.nodeid
+    # A test's life is read from plain hooks (far cheaper than wrappers, and this runs for every test): it starts
+    # with pytest_runtest_logstart and ends with pytest_runtest_logfinish, and each phase's report, which ends that
+    # phase, says which comes next (call after a setup that passed, unless --setup-only; teardown otherwise). No
+    # loop runs between a report and the next phase's hook: pytest-asyncio runs its loops inside the phases.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        if self.controller:  # an xdist controller replays its workers' tests: they are recorded where they ran
+            return
+        self.nodeid = nodeid
+        self.phase = "setup"
         self._phase_loops = {}
         self._fixture_loops = {}
         self._passed = {}
         self.start(nodeid)
-        try:
-            return (yield)
-        finally:
-            self._emit_failure()
-            self.emit(TEST, nodeid=nodeid, loops=self._phase_loops, fixture_loops=self._fixture_loops,
-                      passed=self._passed)
-            self.nodeid = None
 
-    # A phase starts with its hook (first in line) and ends when its report is made: plain hooks are far
-    # cheaper than wrappers, and this runs three times per test. A loop another plugin's wrapper runs before
-    # it yields would be outside the phase; pytest-asyncio runs its loops inside the hooks' implementations.
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        self.phase = "setup"
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        self.phase = "call"
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
-        self.phase = "teardown"
-        self._emit_failure()  # a failure without an exception (a strict xpass): written before teardown
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        if self.nodeid is None:  # the controller's replay, or a plugin's unbalanced call
+            return
+        self._emit_failure()
+        self.emit(TEST, nodeid=self.nodeid, loops=self._phase_loops, fixture_loops=self._fixture_loops,
+                  passed=self._passed)
+        self.nodeid = self.phase = None
 
     @observer
     def pytest_fixture_setup(self, fixturedef: Any, request: pytest.FixtureRequest) -> Generator[None, Any, Any]:
@@ -173,13 +170,15 @@ class Recorder(LoopTracker):
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.nodeid is None:  # not a test of this process (an xdist controller's copy of a worker's report)
             return
-        self.phase = None
+        when = report.when
+        self.phase = ("call" if report.passed and self._runs_call else "teardown") if when == "setup" else \
+            "teardown" if when == "call" else None
         try:
-            self._emit_failure()
+            self._emit_failure()  # a failure that had no exception (a strict xpass): written as its phase ends
             if report.passed:
-                self._passed[report.when] = round(report.duration, 6)
+                self._passed[when] = round(report.duration, 6)
                 return
-            data: dict[str, Any] = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+            data: dict[str, Any] = {"nodeid": report.nodeid, "when": when, "outcome": report.outcome,
                                     "duration": round(report.duration, 6)}
             if report.skipped:
                 data["message"] = mask(str(report.longrepr))[:MAX_MESSAGE]
