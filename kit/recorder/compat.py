@@ -3,7 +3,7 @@
 The recorder runs in version environments with pytest 7 on pluggy < 1.1, which has no ``wrapper=True``.
 Its observers are written once, new-style (``result = yield; return result``), and :func:`observer`
 adapts them to an old-style ``hookwrapper`` only where pluggy refuses the new style: the new style is far
-cheaper per call, and these wrappers run several times per test.
+cheaper per call, and the fixture setup observer runs for every fixture of every test.
 """
 
 from __future__ import annotations
