@@ -79,8 +79,8 @@ def test_server_killed_mid_scenarios_run(own_kit, tmp_path):
     _wait_for_records(own_kit, "scenario", 1)
     os.kill(server.status().pid, signal.SIGKILL)
     stdout, stderr = kit.communicate(timeout=180)
-    assert kit.returncode == 1
-    assert "the database went away" in stderr
+    assert kit.returncode == 1, stderr
+    assert "the database went away" in stderr, stderr
     assert_no_traceback(stdout + stderr)
     rows = json.loads(out.read_text())
     assert len(rows) == len(FAST) and rows[0]["reproduced"]

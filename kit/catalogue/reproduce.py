@@ -128,6 +128,12 @@ def run_variant(scenario: Scenario, variant: str, target: Target, timeout: float
         result = _run_variant(scenario, variant, target, timeout, python, driver)
     except (TargetError, RedisError) as error:
         return _database_gone(scenario, variant, error, driver)
+    except Exception as error:  # the server died mid-statement (creating the scratch database): asyncpg's own error
+        if reachable(target):
+            raise
+        return _database_gone(scenario, variant, TargetError(
+            f"{target.masked} stopped answering ({short_type(type(error).__name__)}: {one_line(str(error), 120)})"),
+            driver)
     if not result.reproduced and not reachable(target):
         return _database_gone(scenario, variant, TargetError(f"{target.masked} stopped answering during the run"),
                               driver)
