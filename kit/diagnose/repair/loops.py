@@ -14,7 +14,6 @@ from packaging.version import Version
 
 from kit.diagnose.evidence import runner_context
 from kit.diagnose.repair import cfgedit, pyedit
-from kit.diagnose.repair.imports import drop_unused_import
 from kit.diagnose.repair.model import Change, Context, Outcome, Repair, merge
 
 __all__ = ["one_loop", "hold_anyio_runner", "dispose_in_lifespan", "SESSION_SCOPES"]
@@ -116,13 +115,8 @@ def _drop_event_loop_fixtures(ctx: Context) -> list[Change]:
     """The ``event_loop`` fixtures pytest-asyncio >= 1.0 ignores: dead code that reads as if it shared a loop."""
     files = [rel for rel in ctx.suite.python_files(tests_only=True) if "def event_loop" in (ctx.suite.text(rel) or "")]
 
-    def remove(text: str) -> pyedit.Edited | None:
-        edited = pyedit.remove_function(text, "event_loop")
-        if edited is None:
-            return None
-        return pyedit.Edited(drop_unused_import(edited.text, "asyncio"), edited.line, edited.description)
-
-    return ctx.suite.edit_each(files, remove)
+    return ctx.suite.edit_each(
+        files, lambda text: pyedit.without_unused_import(pyedit.remove_function(text, "event_loop"), "asyncio"))
 
 
 def hold_anyio_runner(ctx: Context) -> Outcome:

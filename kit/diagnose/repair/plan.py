@@ -14,7 +14,6 @@ from pathlib import Path
 from kit.catalogue.scenario import get_scenario
 from kit.diagnose.model import UNKNOWN, Diagnosis, Finding
 from kit.diagnose.repair import pyedit
-from kit.diagnose.repair.imports import drop_unused_import
 from kit.diagnose.repair.lifespan import wrap_in_lifespan_manager
 from kit.diagnose.repair.loops import dispose_in_lifespan, hold_anyio_runner, one_loop
 from kit.diagnose.repair.model import Change, Context, Outcome, Repair, Suite
@@ -50,14 +49,9 @@ _pre_ping = _keyword(frozenset({"create_async_engine", "create_engine"}), "pool_
 
 
 def _declared_async(text: str) -> pyedit.Edited | None:
-    """Async fixtures get pytest-asyncio's decorator; an ``import pytest`` that no longer serves anything goes
-    with it (it served the decorators just replaced: the user's linter would flag it)."""
-    edited = pyedit.async_fixture_decorator(text)
-    if edited is None:
-        return None
-    text = drop_unused_import(edited.text, "pytest")
-    removed = edited.text.count("\n") - text.count("\n")  # the import sits above the fixtures it served
-    return pyedit.Edited(text, max(1, edited.line - removed), edited.description)
+    """Async fixtures get pytest-asyncio's decorator; an ``import pytest`` that served only the decorators just
+    replaced goes with them."""
+    return pyedit.without_unused_import(pyedit.async_fixture_decorator(text), "pytest")
 
 
 def _strict(ctx: Context) -> Outcome:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from kit.diagnose.repair.imports import imported_names, with_import
+from kit.diagnose.repair.imports import drop_unused_import, imported_names, with_import
 from kit.diagnose.repair.imports import node_code as _code
 from kit.errors import FixError
 
 __all__ = ["Edited", "append_block", "async_fixture_decorator", "ensure_import", "fixture_keyword",
-           "insert_after_yield", "remove_function", "rewrite_asyncclient_app", "set_call_keyword"]
+           "insert_after_yield", "remove_function", "rewrite_asyncclient_app", "set_call_keyword",
+           "without_unused_import"]
 
 _NO_SPACE = cst.SimpleWhitespace("")
 _FIXTURE_PACKAGES = ("pytest", "pytest_asyncio")
@@ -153,6 +154,16 @@ def set_call_keyword(text: str, callees: frozenset[str], keyword: str, value: st
     count = f" ({len(names)} calls)" if len(names) > 1 else ""
     description = f"`{keyword}={value}` on {_names([f'{name}(...)' for name in names])}{count}"
     return _edited(text, module, calls.changed, description)
+
+
+def without_unused_import(edited: Edited | None, name: str) -> Edited | None:
+    """``edited`` without a top-level ``import NAME`` the edit left unused (the user's linter would flag it), its
+    line moved up by the lines that went: the import sits above the code it served."""
+    if edited is None:
+        return None
+    text = drop_unused_import(edited.text, name)
+    removed = edited.text.count("\n") - text.count("\n")
+    return Edited(text, max(1, edited.line - removed), edited.description)
 
 
 def ensure_import(text: str, module: str, name: str | None = None) -> str:
