@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["LoopTracker", "patch_run_until_complete"]
+__all__ = ["FixtureSetup", "LoopTracker", "patch_run_until_complete"]
 
 
 class LoopTracker:
@@ -30,7 +30,7 @@ class LoopTracker:
     def __init__(self) -> None:
         self.phase: str | None = None
         self._phase_loops: dict[str, list[str]] = {}
-        self._fixture_stack: list[list[str]] = []  # one frame per fixture being set up, innermost last
+        self._fixture_stack: list[FixtureSetup] = []  # the fixtures set up in this phase, innermost last
         self._labels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, str] = weakref.WeakKeyDictionary()
         self._label_count = 0  # a counter, not len(): a collected loop's label must never be handed to a new loop
         self._last_label: tuple[Callable[[], Any], str | None] = (lambda: None, None)
@@ -73,9 +73,43 @@ class LoopTracker:
             used = self._phase_loops.setdefault(self.phase, [])
             if label not in used:
                 used.append(label)
-        for frame in self._fixture_stack:
-            if label not in frame:
-                frame.append(label)
+        for setup in self._fixture_stack:
+            if setup.fixturedef.cached_result is None and label not in setup.loops:
+                setup.loops.append(label)
+
+    # Fixture setups are followed without a hook wrapper (a generator per fixture of every test): a plain hook puts
+    # each setup on the stack as it begins, and pytest marks its end, returned or raised, by setting the fixture's
+    # ``cached_result``. Setups do not span phases, and nest only through ``request.getfixturevalue``.
+    def fixture_setup_began(self, fixturedef: Any) -> None:
+        """A fixture's setup begins (pytest_fixture_setup): the setups already ended are settled first."""
+        self.settle_fixtures()
+        self._fixture_stack.append(FixtureSetup(fixturedef))
+
+    def settle_fixtures(self, phase_ended: bool = False) -> None:
+        """Hand every ended setup on top of the stack to :meth:`fixture_set_up`, innermost first (all of them when
+        the phase ended). Called only from the session's own thread: the stack is popped nowhere else."""
+        stack = self._fixture_stack
+        while stack and (phase_ended or stack[-1].fixturedef.cached_result is not None):
+            self.fixture_set_up(stack.pop())
+
+    def fixture_set_up(self, setup: FixtureSetup) -> None:
+        """A fixture's setup ended, having run the loops in ``setup.loops`` (the recorder writes it down)."""
+
+    def current_fixture(self) -> tuple[str | None, str | None]:
+        """(name, scope) of the innermost fixture being set up, (None, None) outside fixture setups."""
+        for setup in reversed(self._fixture_stack):
+            if setup.fixturedef.cached_result is None:
+                return setup.fixturedef.argname, setup.fixturedef.scope
+        return None, None
+
+
+class FixtureSetup:
+    """One fixture's setup: its pytest ``FixtureDef`` and the labels of the loops run during it, in order."""
+
+    __slots__ = ("fixturedef", "loops")
+
+    def __init__(self, fixturedef: Any) -> None:
+        self.fixturedef, self.loops = fixturedef, []
 
 
 def _loop_classes() -> list[type]:

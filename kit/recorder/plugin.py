@@ -3,8 +3,7 @@
 Load it with ``pytest -p kit.plugin`` (it is also a ``pytest11`` entry point, inactive unless asked
 for: ``-p kit.plugin``, ``--kit-record FILE`` or ``KIT_RECORD_FILE``). It writes JSON Lines events
 (:mod:`kit.recorder.events`) to the record file and never changes the outcome of a test: every hook only
-observes (plain hooks, and one wrapper around fixture setup), and any failure inside the recorder itself is
-swallowed.
+observes (plain hooks, no wrappers), and any failure inside the recorder itself is swallowed.
 
 How loops are identified: pytest-asyncio (every version) and ``asyncio.run`` drive coroutines through
 ``BaseEventLoop.run_until_complete``. The recorder wraps that method once and labels each loop ``L1``,
@@ -23,18 +22,17 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from kit.recorder import hang, sqla, transports
-from kit.recorder.compat import observer
 from kit.recorder.config import asyncio_config, count_runners
 from kit.recorder.events import CONFIG, END, FIXTURE, FORMAT, REPORT, TEST, WARNING, encode, start_line, worker_stream
 from kit.recorder.exceptions import collect_error_type, exception_chain, readable_message, type_name, user_frames
 from kit.recorder.logs import capture_error_logs
-from kit.recorder.loops import LoopTracker, patch_run_until_complete
+from kit.recorder.loops import FixtureSetup, LoopTracker, patch_run_until_complete
 from kit.recorder.text import MAX_MESSAGE, mask, register_database_secret
 
 __all__ = ["Recorder", "pytest_addoption", "pytest_configure"]
@@ -61,7 +59,6 @@ class Recorder(LoopTracker):
         self.connections: dict[int, str] = {}  # pooled connection -> label of the loop it was created on
         self.pool_alias: dict[int, int] = {}  # a pool dispose() made -> the engine's first pool
         self.crossed: set[tuple[int, str]] = set()  # (connection, loop) pairs already reported as crossing
-        self.fixture_names: list[tuple[str, str]] = []  # (name, scope) of each fixture being set up
         self.checked_out: dict[int, tuple] = {}  # pooled connection -> (test, phase, loop) that took it
         self._passed: dict[str, float] = {}  # phase -> duration, for the test in progress
         self._failure: dict[str, Any] | None = None  # a failed phase's report, until its exception is known
@@ -149,19 +146,15 @@ class Recorder(LoopTracker):
                   passed=self._passed)
         self.nodeid = self.phase = None
 
-    @observer
-    def pytest_fixture_setup(self, fixturedef: Any, request: pytest.FixtureRequest) -> Generator[None, Any, Any]:
-        self._fixture_stack.append([])
-        self.fixture_names.append((fixturedef.argname, fixturedef.scope))
-        try:
-            return (yield)
-        finally:
-            self.fixture_names.pop()
-            used = self._fixture_stack.pop()
-            if used:
-                self._fixture_loops[fixturedef.argname] = used[-1]
-                self.emit(FIXTURE, nodeid=self.nodeid, fixture=fixturedef.argname, scope=fixturedef.scope,
-                          loop=used[-1])
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_fixture_setup(self, fixturedef: Any, request: pytest.FixtureRequest) -> None:
+        self.fixture_setup_began(fixturedef)  # a plain hook: its end is read from the fixture (loops.py)
+
+    def fixture_set_up(self, setup: FixtureSetup) -> None:
+        if setup.loops:
+            name = setup.fixturedef.argname
+            self._fixture_loops[name] = setup.loops[-1]
+            self.emit(FIXTURE, nodeid=self.nodeid, fixture=name, scope=setup.fixturedef.scope, loop=setup.loops[-1])
 
     # Outcomes come from the report hooks, plain hooks (far cheaper than a wrapper around makereport, three times
     # a test): a passing phase is folded into the test's end event (one write per passing test); a failure's
@@ -171,6 +164,8 @@ class Recorder(LoopTracker):
         if self.nodeid is None:  # not a test of this process (an xdist controller's copy of a worker's report)
             return
         when = report.when
+        if self._fixture_stack:
+            self.settle_fixtures(phase_ended=True)
         self.phase = ("call" if report.passed and self._runs_call else "teardown") if when == "setup" else \
             "teardown" if when == "call" else None
         try:

@@ -105,7 +105,7 @@ def _note_pool(recorder: Recorder, new: Any, pool: type) -> None:
                 database = _database(frame.f_locals["u"])
                 break
             frame = frame.f_back
-        fixture, scope = recorder.fixture_names[-1] if recorder.fixture_names else (None, None)
+        fixture, scope = recorder.current_fixture()
         recorder.emit(POOL, action=POOL_CREATED, pool=id(new), poolclass=type(new).__name__,
                       loop=recorder.current_loop_label(), nodeid=recorder.nodeid, phase=recorder.phase,
                       fixture=fixture, scope=scope, thread=threading.current_thread().name, db=database,
@@ -144,7 +144,7 @@ def _note_connect(recorder: Recorder, dbapi_connection: Any, record: Any, loop: 
     recorder.connections[id(dbapi_connection)] = loop or "?"
     owner = id(getattr(record, "_ConnectionRecord__pool", None))
     driver = type(getattr(dbapi_connection, "driver_connection", None) or dbapi_connection).__module__
-    fixture = recorder.fixture_names[-1][0] if recorder.fixture_names else None
+    fixture = recorder.current_fixture()[0]
     recorder.emit(POOL, action=CONNECT, conn=id(dbapi_connection), loop=loop,
                   pool=recorder.pool_alias.get(owner, owner), driver=driver.split(".", 1)[0],
                   **({"fixture": fixture} if fixture else {}), **where)
@@ -197,7 +197,7 @@ def _schema_change(recorder: Recorder, conn: Any, statement: str, seen: set[tupl
         database = _database(conn.engine.url)
     except Exception:  # noqa: BLE001 - the recorder must never change an outcome
         return
-    fixture, scope = recorder.fixture_names[-1] if recorder.fixture_names else (None, None)
+    fixture, scope = recorder.current_fixture()
     key = (database, fixture, ddl)
     if key in seen:
         return
