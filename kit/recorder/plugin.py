@@ -29,7 +29,19 @@ import pytest
 
 from kit.recorder import hang, sqla, transports
 from kit.recorder.config import asyncio_config, count_runners
-from kit.recorder.events import CONFIG, END, FIXTURE, FORMAT, REPORT, TEST, WARNING, encode, start_line, worker_stream
+from kit.recorder.events import (
+    CONFIG,
+    END,
+    FIXTURE,
+    FORMAT,
+    REPORT,
+    TEST,
+    WARNING,
+    encode,
+    rounded,
+    start_line,
+    worker_stream,
+)
 from kit.recorder.exceptions import collect_error_type, exception_chain, readable_message, type_name, user_frames
 from kit.recorder.logs import capture_error_logs
 from kit.recorder.loops import FixtureSetup, LoopTracker, patch_run_until_complete
@@ -94,7 +106,7 @@ class Recorder(LoopTracker):
 
     def emit(self, event: str, **data: Any) -> None:
         try:
-            line = encode(event, round(time.time(), 4), data)
+            line = encode(event, rounded(time.time(), 10_000), data)
             with self._lock:
                 self._handle.write(line + "\n")
         except Exception:  # noqa: BLE001 - the recorder must never change an outcome
@@ -171,10 +183,10 @@ class Recorder(LoopTracker):
         try:
             self._emit_failure()  # a failure that had no exception (a strict xpass): written as its phase ends
             if report.passed:
-                self._passed[when] = round(report.duration, 6)
+                self._passed[when] = rounded(report.duration, 1_000_000)
                 return
             data: dict[str, Any] = {"nodeid": report.nodeid, "when": when, "outcome": report.outcome,
-                                    "duration": round(report.duration, 6)}
+                                    "duration": rounded(report.duration, 1_000_000)}
             if report.skipped:
                 data["message"] = mask(str(report.longrepr))[:MAX_MESSAGE]
                 self.emit(REPORT, **data)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from asyncio.events import _get_running_loop
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -169,7 +170,7 @@ def _opened_before(recorder: Recorder, dbapi_connection: Any, record: Any) -> st
         return None
 
 
-def _held_across_loops(recorder: Recorder, conn: Any) -> None:
+def _held_across_loops(recorder: Recorder, conn: Any, running: asyncio.AbstractEventLoop) -> None:
     """A statement on a connection opened on another loop that was never checked out again (a session or a
     connection carried from one test's loop to the next holds it): noted once per connection and loop."""
     try:
@@ -179,7 +180,7 @@ def _held_across_loops(recorder: Recorder, conn: Any) -> None:
     created = recorder.connections.get(dbapi)
     if created is None:
         return
-    loop = recorder.current_loop_label()
+    loop = recorder.label(running)
     if loop and created != loop and (dbapi, loop) not in recorder.crossed:
         recorder.crossed.add((dbapi, loop))
         recorder.emit(POOL, action=CROSS_LOOP_USE, conn=dbapi, created_on=created, loop=loop, nodeid=recorder.nodeid,
@@ -228,41 +229,39 @@ def _listen_sessions(recorder: Recorder, event: Any) -> Callable[[], object]:
     def on_checkin(dbapi_connection, _record) -> None:
         recorder.checked_out.pop(id(dbapi_connection), None)
 
-    def observed(conn: Any, statement: str, execute: Callable[[], Any]) -> None:
-        """Note ``statement`` on ``conn`` (a write after a joined rollback, DDL, a second task, another loop),
-        then ``execute()`` it."""
-        if unjoined and id(conn) in unjoined and statement.lstrip()[:6].upper() in _WRITES:
-            unjoined[id(conn)][1] += 1
-        if statement.find("TABLE", 0, 24) != -1:  # DDL only: one bounded search per statement, no copy
-            _schema_change(recorder, conn, statement, schema_seen)
-        try:
-            task, key = asyncio.current_task(), id(conn)
-        except RuntimeError:  # no running loop: a sync engine
-            execute()
-            return
-        _held_across_loops(recorder, conn)
-        other = in_flight.get(key)
-        if task is not None and other is not None and other is not task and not other.done():
-            recorder.emit(POOL, action=CONCURRENT_USE, conn=key, nodeid=recorder.nodeid, phase=recorder.phase,
-                          loop=recorder.current_loop_label(), tasks=[other.get_name(), task.get_name()],
-                          statement=mask(statement)[:200])
-        in_flight[key] = task
-        try:
-            execute()
-        finally:
-            if in_flight.get(key) is task:
-                del in_flight[key]
-
     def running(method: str) -> Callable[..., bool]:
         """A listener for the dialect event ``method`` (``do_execute``...) that runs the statement itself, through
-        the dialect's method of that name, observed. Every such event passes the execution context last."""
+        the dialect's method of that name, after noting it (a write after a joined rollback, DDL, a second task on
+        the connection, another loop). Every such event passes the execution context last. It runs for every
+        statement: one function, no closure per call, one running-loop lookup."""
 
         def listener(cursor: Any, statement: str, *rest: Any) -> bool:
             context = rest[-1]
             if context is None:  # no connection to attribute it to: SQLAlchemy runs it, unobserved
                 return False
-            run = getattr(context.dialect, method)
-            observed(context.root_connection, statement, lambda: run(cursor, statement, *rest))
+            run, conn = getattr(context.dialect, method), context.root_connection
+            key = id(conn)
+            if unjoined and key in unjoined and statement.lstrip()[:6].upper() in _WRITES:
+                unjoined[key][1] += 1
+            if statement.find("TABLE", 0, 24) != -1:  # DDL only: one bounded search per statement, no copy
+                _schema_change(recorder, conn, statement, schema_seen)
+            loop = _get_running_loop()
+            if loop is None:  # a sync engine
+                run(cursor, statement, *rest)
+                return True
+            task = asyncio.current_task(loop)
+            _held_across_loops(recorder, conn, loop)
+            other = in_flight.get(key)
+            if task is not None and other is not None and other is not task and not other.done():
+                recorder.emit(POOL, action=CONCURRENT_USE, conn=key, nodeid=recorder.nodeid, phase=recorder.phase,
+                              loop=recorder.label(loop), tasks=[other.get_name(), task.get_name()],
+                              statement=mask(statement)[:200])
+            in_flight[key] = task
+            try:
+                run(cursor, statement, *rest)
+            finally:
+                if in_flight.get(key) is task:
+                    del in_flight[key]
             return True
 
         return listener
