@@ -99,3 +99,36 @@ def test_line_separator_characters_inside_a_record_do_not_split_it(tmp_path: Pat
     with pytest.warns(UserWarning, match="torn"):
         assert list(load_records(path)["subject"]) == ["x", "y"]
     assert [row["subject"] for row in iter_records("scenario", path)] == ["x", "y"]
+
+
+def test_installed_versions_read_from_dist_info_names_agree_with_importlib_metadata(tmp_path: Path, monkeypatch):
+    """The recorder's versions come from dist-info directory names, first sys.path entry first; each must be what
+    importlib.metadata says, an egg-info is asked of importlib.metadata, and a missing package is None."""
+    from importlib import metadata
+
+    from kit.common.versions import PACKAGES, installed_versions
+
+    names = (*PACKAGES, "pip", "typing_extensions", "Jinja2", "no-such-distribution")
+
+    def expected(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    found = installed_versions(names)
+    assert {name: found[name] for name in names} == {name: expected(name) for name in names}
+    assert found["sqlalchemy"] and found["no-such-distribution"] is None
+
+    # a directory earlier on sys.path shadows site-packages, as it does for imports; an egg-info is read properly
+    shadow = tmp_path / "shadow"
+    (shadow / "SQLAlchemy-0.0.1.dist-info").mkdir(parents=True)
+    (shadow / "SQLAlchemy-0.0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: SQLAlchemy\n"
+                                                                     "Version: 0.0.1\n")
+    (shadow / "legacy_thing.egg-info").mkdir()
+    (shadow / "legacy_thing.egg-info" / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: legacy-thing\n"
+                                                               "Version: 4.5\n")
+    monkeypatch.syspath_prepend(str(shadow))
+    shadowed = installed_versions(("sqlalchemy", "legacy-thing"))
+    assert shadowed["sqlalchemy"] == "0.0.1" == expected("sqlalchemy")
+    assert shadowed["legacy-thing"] == "4.5" == expected("legacy-thing")
