@@ -59,6 +59,63 @@ def test_the_record_file_can_be_chosen(pytester, monkeypatch, tmp_path, how):
     assert not (pytester.path / ".kit").exists()
 
 
+def test_each_fixture_gets_the_loops_of_its_own_setup_nested_failed_or_followed_by_others(pytester, monkeypatch,
+                                                                                          tmp_path):
+    """A fixture's loops are those run while its setup is in progress: a setup nested through getfixturevalue gives
+    its loop to both, a loop run after a setup ended is not that fixture's (the test's own, a later fixture's), and a
+    setup that raises keeps the loop it ran."""
+    record = tmp_path / "events.jsonl"
+    monkeypatch.setenv("KIT_RECORD_FILE", str(record))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_fixtures="""
+        import asyncio
+        import pytest
+
+        def run():  # a new loop each time: L1, L2... in order
+            asyncio.run(asyncio.sleep(0))
+
+        @pytest.fixture
+        def outer(request):
+            run()
+            request.getfixturevalue("inner")
+            run()
+
+        @pytest.fixture
+        def inner():
+            run()
+
+        @pytest.fixture
+        def plain():
+            return 1
+
+        @pytest.fixture
+        def later():
+            run()
+
+        @pytest.fixture
+        def broken():
+            run()
+            raise RuntimeError("setup failed")
+
+        def test_nested(outer, plain, later):
+            run()
+
+        def test_broken(broken):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    cases, evidence, _ = parse_events(record.read_text().splitlines())
+    nested, broken = cases
+    assert nested.loops == {"setup": ["L1", "L2", "L3", "L4"], "call": ["L5"]}, nested.loops
+    assert nested.fixture_loops == {"inner": "L2", "outer": "L3", "later": "L4"}, nested.fixture_loops
+    assert (broken.outcome, broken.phase, broken.fixture_loops) == ("error", "setup", {"broken": "L6"})
+    fixtures = [(e["nodeid"].split("::")[1], e["fixture"], e["scope"], e["loop"]) for e in evidence
+                if e.get("event") == "fixture"]
+    assert fixtures == [("test_nested", "inner", "function", "L2"), ("test_nested", "outer", "function", "L3"),
+                        ("test_nested", "later", "function", "L4"), ("test_broken", "broken", "function", "L6")]
+
+
 def test_engines_keep_every_pool_option_and_are_traced_to_where_they_were_made(pytester, monkeypatch, tmp_path):
     """The recorder notes where each engine's pool is made without touching what SQLAlchemy reads: create_engine
     takes the pool's keyword arguments from ``Pool.__init__``'s own code (``pool_pre_ping`` must still work)."""
