@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,54 @@ def test_each_loop_is_noted_in_the_phase_that_ran_it(pytester, monkeypatch, extr
     seen = {case.nodeid.rpartition("::")[2]: {phase for phase, loops in case.loops.items() if loops}
             for case in cases}
     assert seen == phases, seen
+
+
+def test_each_test_s_events_are_written_in_order_between_its_start_and_its_end(pytester, monkeypatch, tmp_path):
+    """Start and end events are held and written in batches: every other event (a fixture's loop, a failure, a skip)
+    must still land after its test's start and before its end, and every test must have both. pytest reports a
+    test's warnings once its whole protocol ended: they come after its end, as they always did."""
+    record = tmp_path / "events.jsonl"
+    monkeypatch.setenv("KIT_RECORD_FILE", str(record))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_order="""
+        import asyncio, warnings
+        import pytest
+
+        @pytest.fixture
+        def on_a_loop():
+            asyncio.run(asyncio.sleep(0))
+
+        @pytest.mark.parametrize("n", range(40))
+        def test_passes(n):
+            pass
+
+        def test_fails(on_a_loop):
+            raise AssertionError("no")
+
+        def test_skips():
+            pytest.skip("not here")
+
+        def test_warns(on_a_loop):
+            warnings.warn("careful", UserWarning)
+
+        @pytest.mark.parametrize("n", range(40))
+        async def test_async(n, on_a_loop):
+            await asyncio.sleep(0)
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=81, failed=1, skipped=1)
+    events = [json.loads(line) for line in record.read_text().splitlines()]
+    assert events[-1]["event"] == "end"
+    by_test: dict[str, list[str]] = {}
+    for event in events:
+        if event.get("nodeid") and event["event"] != "warning":
+            by_test.setdefault(event["nodeid"], []).append(event["event"])
+    assert len(by_test) == 83
+    for nodeid, kinds in by_test.items():
+        assert kinds[0] == "start" and kinds[-1] == "test" and kinds.count("start") == kinds.count("test") == 1, \
+            (nodeid, kinds)
+    assert by_test["test_order.py::test_fails"] == ["start", "fixture", "report", "test"]
+    assert by_test["test_order.py::test_warns"] == ["start", "fixture", "test"]
+    assert [e["nodeid"] for e in events if e["event"] == "warning"] == ["test_order.py::test_warns"]
+    times = [event["t"] for event in events if event["event"] in ("start", "test")]
+    assert times == sorted(times)

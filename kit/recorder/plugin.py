@@ -192,14 +192,17 @@ class Recorder(LoopTracker):
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.nodeid is None:  # not a test of this process (an xdist controller's copy of a worker's report)
             return
-        when = report.when
+        when, passed = report.when, report.outcome == "passed"
         if self._fixture_stack:
             self.settle_fixtures(phase_ended=True)
-        self.phase = ("call" if report.passed and self._runs_call else "teardown") if when == "setup" else \
+        self.phase = ("call" if passed and self._runs_call else "teardown") if when == "setup" else \
             "teardown" if when == "call" else None
+        if passed and self._failure is None:  # the common case, kept to a few attribute reads
+            self._passed[when] = report.duration
+            return
         try:
             self._emit_failure()  # a failure that had no exception (a strict xpass): written as its phase ends
-            if report.passed:
+            if passed:
                 self._passed[when] = report.duration
                 return
             data: dict[str, Any] = {"nodeid": report.nodeid, "when": when, "outcome": report.outcome,
