@@ -9,5 +9,5 @@ labels, the ``run_until_complete`` patch), :mod:`~kit.recorder.sqla` (SQLAlchemy
 :mod:`~kit.recorder.hang` (the dump a timed-out run writes), :mod:`~kit.recorder.logs` (errors only logged),
 :mod:`~kit.recorder.exceptions` (an exception as short text), :mod:`~kit.recorder.text` (masking, bounds),
 :mod:`~kit.recorder.config` (pytest-asyncio options and versions). Plain hooks only, no hook wrappers: the
-recorder runs on every pluggy pytest 7 and 8 use.
+recorder runs on every pluggy that pytest 7 and later use.
 """

@@ -74,7 +74,7 @@ class LoopTracker:
             if label not in used:
                 used.append(label)
         for setup in self._fixture_stack:
-            if setup.fixturedef.cached_result is None and label not in setup.loops:
+            if not setup.ended and label not in setup.loops:
                 setup.loops.append(label)
 
     # Fixture setups are followed without a hook wrapper (a generator per fixture of every test): a plain hook puts
@@ -89,7 +89,7 @@ class LoopTracker:
         """Hand every ended setup on top of the stack to :meth:`fixture_set_up`, innermost first (all of them when
         the phase ended). Called only from the session's own thread: the stack is popped nowhere else."""
         stack = self._fixture_stack
-        while stack and (phase_ended or stack[-1].fixturedef.cached_result is not None):
+        while stack and (phase_ended or stack[-1].ended):
             self.fixture_set_up(stack.pop())
 
     def fixture_set_up(self, setup: FixtureSetup) -> None:
@@ -98,7 +98,7 @@ class LoopTracker:
     def current_fixture(self) -> tuple[str | None, str | None]:
         """(name, scope) of the innermost fixture being set up, (None, None) outside fixture setups."""
         for setup in reversed(self._fixture_stack):
-            if setup.fixturedef.cached_result is None:
+            if not setup.ended:
                 return setup.fixturedef.argname, setup.fixturedef.scope
         return None, None
 
@@ -110,6 +110,11 @@ class FixtureSetup:
 
     def __init__(self, fixturedef: Any) -> None:
         self.fixturedef, self.loops = fixturedef, []
+
+    @property
+    def ended(self) -> bool:
+        """Whether the setup returned or raised: pytest then sets ``cached_result`` (None while it runs)."""
+        return self.fixturedef.cached_result is not None
 
 
 def _loop_classes() -> list[type]:

@@ -197,14 +197,11 @@ class Recorder(LoopTracker):
             self.settle_fixtures(phase_ended=True)
         self.phase = ("call" if passed and self._runs_call else "teardown") if when == "setup" else \
             "teardown" if when == "call" else None
-        if passed and self._failure is None:  # the common case, kept to a few attribute reads
+        self._emit_failure()  # a failure that had no exception (a strict xpass): written as its phase ends
+        if passed:  # the common case, kept to a few attribute reads
             self._passed[when] = report.duration
             return
         try:
-            self._emit_failure()  # a failure that had no exception (a strict xpass): written as its phase ends
-            if passed:
-                self._passed[when] = report.duration
-                return
             data: dict[str, Any] = {"nodeid": report.nodeid, "when": when, "outcome": report.outcome,
                                     "duration": rounded(report.duration, 1_000_000)}
             if report.skipped:
